@@ -1,0 +1,103 @@
+//! Finding, checking and opening a board, and reading its rows under any schema state.
+//!
+//! Opening never creates: the header is checked first (`header`), and SQLite is then asked
+//! for an existing file only, read-only (`mode=ro`) unless the command's purpose is to write.
+
+pub mod header;
+pub mod locate;
+pub mod reference;
+pub mod rows;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::{Error, Result};
+pub use header::{Header, Journal};
+
+/// An open board: the file, what its header says, and a connection.
+pub struct Board {
+    pub path: PathBuf,
+    pub header: Header,
+    pub conn: Connection,
+}
+
+/// How a command may use the board.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    ReadOnly,
+    ReadWrite,
+}
+
+/// `file:` URI for a path, escaping the characters a URI gives meaning to.
+fn file_uri(path: &Path, read_only: bool) -> String {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut uri = String::from("file:");
+    for c in abs.to_string_lossy().chars() {
+        match c {
+            '%' => uri.push_str("%25"),
+            '?' => uri.push_str("%3f"),
+            '#' => uri.push_str("%23"),
+            c => uri.push(c),
+        }
+    }
+    if read_only {
+        uri.push_str("?mode=ro");
+    }
+    uri
+}
+
+impl Board {
+    /// Check the header, then open the existing file. `wait` bounds every lock wait.
+    pub fn open(path: &Path, access: Access, wait: Duration) -> Result<Board> {
+        let header = header::check(path)?;
+        let base = OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        // Never SQLITE_OPEN_CREATE: a path that vanished between the check and here is an
+        // error, not a new empty board (Hermes #30687).
+        let flags = match access {
+            Access::ReadOnly => base | OpenFlags::SQLITE_OPEN_READ_ONLY,
+            Access::ReadWrite => base | OpenFlags::SQLITE_OPEN_READ_WRITE,
+        };
+        let conn = Connection::open_with_flags(file_uri(path, access == Access::ReadOnly), flags)
+            .map_err(|e| Error::sqlite(path, e))?;
+        conn.busy_timeout(wait)
+            .map_err(|e| Error::sqlite(path, e))?;
+        // Touch the schema now so a damaged file fails here, with the path in the message.
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map_err(|e| Error::sqlite(path, e))?;
+        Ok(Board {
+            path: path.to_path_buf(),
+            header,
+            conn,
+        })
+    }
+
+    /// The journal mode SQLite reports (the header tells WAL from the rest).
+    pub fn journal_mode(&self) -> Result<String> {
+        self.conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))
+            .map_err(|e| Error::sqlite(&self.path, e))
+    }
+
+    pub fn sql_err(&self) -> impl Fn(rusqlite::Error) -> Error + '_ {
+        move |e| Error::sqlite(&self.path, e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uri_escapes_query_and_fragment_characters() {
+        assert_eq!(
+            file_uri(Path::new("/a/b?c#d%e.db"), true),
+            "file:/a/b%3fc%23d%25e.db?mode=ro"
+        );
+        assert_eq!(file_uri(Path::new("/x.db"), false), "file:/x.db");
+    }
+}

@@ -1,0 +1,97 @@
+//! The current schema: what a fresh hermes-agent 0.19.0 board has.
+//!
+//! The column list is the committed fixture `fixtures/reference/schema.json`, produced from
+//! `hermes_cli.kanban_db.init_db` by `fixtures/reference/dump_schema.py`. It is compiled in,
+//! so the migration target and the fixture the tests compare against cannot drift apart.
+
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Column {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub decl_type: String,
+    pub notnull: i64,
+    pub dflt_value: Option<String>,
+    pub pk: i64,
+}
+
+impl Column {
+    /// The column definition for `ALTER TABLE … ADD COLUMN`.
+    pub fn definition(&self) -> String {
+        let mut def = format!("\"{}\" {}", self.name, self.decl_type);
+        if self.notnull != 0 {
+            def.push_str(" NOT NULL");
+        }
+        if let Some(d) = &self.dflt_value {
+            def.push_str(" DEFAULT ");
+            def.push_str(d);
+        }
+        def
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Table {
+    pub name: String,
+    pub sql: String,
+    pub columns: Vec<Column>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Index {
+    pub name: String,
+    pub table: String,
+    pub sql: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Reference {
+    pub hermes_agent_version: String,
+    pub tables: Vec<Table>,
+    pub indexes: Vec<Index>,
+}
+
+impl Reference {
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables.iter().find(|t| t.name == name)
+    }
+}
+
+/// The compiled-in reference schema.
+pub fn reference() -> &'static Reference {
+    static REF: OnceLock<Reference> = OnceLock::new();
+    REF.get_or_init(|| {
+        serde_json::from_str(include_str!("../../fixtures/reference/schema.json"))
+            .expect("fixtures/reference/schema.json is valid (checked by tests)")
+    })
+}
+
+/// The counter columns the unified-failure change renamed: (current, legacy).
+pub const RENAMED: [(&str, &str); 2] = [
+    ("consecutive_failures", "spawn_failures"),
+    ("last_failure_error", "last_spawn_error"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reference_parses_and_has_the_unified_counter() {
+        let r = reference();
+        let tasks = r.table("tasks").unwrap();
+        let c = tasks
+            .columns
+            .iter()
+            .find(|c| c.name == "consecutive_failures")
+            .unwrap();
+        assert_eq!(
+            c.definition(),
+            "\"consecutive_failures\" INTEGER NOT NULL DEFAULT 0"
+        );
+        assert!(tasks.columns.iter().any(|c| c.name == "claim_lock"));
+    }
+}

@@ -1,0 +1,208 @@
+//! The one row reader every command uses.
+//!
+//! It reads a task's failure counter and error text under whichever names the board has, so
+//! read-only commands see an unmigrated board exactly as if it were migrated: the current
+//! name when only it exists, the legacy name when only it exists, the current value falling
+//! back to the legacy one when both exist (as the reference's rules read a board that
+//! Hermes' add-and-copy migration left with both), and the migration's defaults (0, NULL)
+//! when neither does. Columns a board lacks read as NULL, as they do for the reference.
+//!
+//! Event kinds renamed by Hermes' own migration (`ready`, `priority`, `spawn_auto_blocked`)
+//! are read under their current names for the same reason.
+
+use super::schema::Snapshot;
+use crate::rules::TaskRow;
+use crate::value::Value;
+
+fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+fn col_or_null(snap: &Snapshot, table: &str, col: &str) -> String {
+    if snap.has_column(table, col) {
+        quote(col)
+    } else {
+        "NULL".into()
+    }
+}
+
+/// The SQL expressions for (counter, error) on this board's `tasks` table.
+pub fn counter_exprs(snap: &Snapshot) -> (String, String) {
+    let pick = |new: &str, old: &str, absent: &str| match (
+        snap.has_column("tasks", new),
+        snap.has_column("tasks", old),
+    ) {
+        (true, true) => format!("COALESCE({}, {})", quote(new), quote(old)),
+        (true, false) => quote(new),
+        (false, true) => quote(old),
+        (false, false) => absent.to_string(),
+    };
+    (
+        pick("consecutive_failures", "spawn_failures", "0"),
+        pick("last_failure_error", "last_spawn_error", "NULL"),
+    )
+}
+
+/// `SELECT` of the columns in [`TaskRow`] order, from `tasks`, with no `WHERE`.
+pub fn task_select(snap: &Snapshot) -> String {
+    let (counter, error) = counter_exprs(snap);
+    let c = |name| col_or_null(snap, "tasks", name);
+    format!(
+        "SELECT {}, {}, {}, {}, {}, {}, {counter}, {error} FROM tasks",
+        c("id"),
+        c("title"),
+        c("status"),
+        c("assignee"),
+        c("claim_lock"),
+        c("created_at"),
+    )
+}
+
+/// A [`TaskRow`] from a row of [`task_select`].
+pub fn task_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRow> {
+    let v = |i| r.get_ref(i).map(Value::from_ref);
+    Ok(TaskRow {
+        id: v(0)?,
+        title: v(1)?,
+        status: v(2)?,
+        assignee: v(3)?,
+        claim_lock: v(4)?,
+        created_at: v(5)?,
+        consecutive_failures: v(6)?,
+        last_failure_error: v(7)?,
+    })
+}
+
+fn in_list(values: &[&str]) -> String {
+    values
+        .iter()
+        .map(|v| format!("'{}'", v.replace('\'', "''")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Events as `(task_id, kind, payload, created_at)`, the payload only for `payload_kinds`
+/// (the only ones any rule reads), in `order`. `None` when the board has no events table.
+pub fn events_sql(
+    snap: &Snapshot,
+    payload_kinds: &[&str],
+    where_task: bool,
+    order_by_time: bool,
+) -> Option<String> {
+    if !snap.has_table("task_events") {
+        return None;
+    }
+    let c = |name| col_or_null(snap, "task_events", name);
+    let kind = format!(
+        "CASE {k} WHEN 'ready' THEN 'promoted' WHEN 'priority' THEN 'reprioritized' \
+         WHEN 'spawn_auto_blocked' THEN 'gave_up' ELSE {k} END",
+        k = c("kind")
+    );
+    let payload = if payload_kinds.is_empty() {
+        "NULL".to_string()
+    } else {
+        format!(
+            "CASE WHEN {kind} IN ({}) THEN {} END",
+            in_list(payload_kinds),
+            c("payload")
+        )
+    };
+    let id = if snap.has_column("task_events", "id") {
+        "id"
+    } else {
+        "rowid"
+    };
+    let filter = if where_task {
+        " WHERE task_id = ?1"
+    } else {
+        ""
+    };
+    let order = if order_by_time {
+        format!("{}, {id}", c("created_at"))
+    } else {
+        id.to_string()
+    };
+    Some(format!(
+        "SELECT {}, {kind}, {payload}, {} FROM task_events{filter} ORDER BY {order}",
+        c("task_id"),
+        c("created_at")
+    ))
+}
+
+/// Runs as `(task_id, outcome, error)`, the error only for `error_outcomes`, in id order.
+pub fn runs_sql(snap: &Snapshot, error_outcomes: &[&str], where_task: bool) -> Option<String> {
+    if !snap.has_table("task_runs") {
+        return None;
+    }
+    let c = |name| col_or_null(snap, "task_runs", name);
+    let error = if error_outcomes.is_empty() {
+        "NULL".to_string()
+    } else {
+        format!(
+            "CASE WHEN {} IN ({}) THEN {} END",
+            c("outcome"),
+            in_list(error_outcomes),
+            c("error")
+        )
+    };
+    let id = if snap.has_column("task_runs", "id") {
+        "id"
+    } else {
+        "rowid"
+    };
+    let filter = if where_task {
+        " WHERE task_id = ?1"
+    } else {
+        ""
+    };
+    Some(format!(
+        "SELECT {}, {}, {error} FROM task_runs{filter} ORDER BY {id}",
+        c("task_id"),
+        c("outcome")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::board::schema::Column;
+
+    fn snap(cols: &[&str]) -> Snapshot {
+        let mut s = Snapshot::default();
+        s.tables.insert(
+            "tasks".into(),
+            cols.iter()
+                .map(|n| Column {
+                    name: (*n).into(),
+                    decl_type: String::new(),
+                    notnull: false,
+                    dflt_value: None,
+                    pk: 0,
+                })
+                .collect(),
+        );
+        s
+    }
+
+    #[test]
+    fn counter_is_read_under_either_name() {
+        assert_eq!(
+            counter_exprs(&snap(&["consecutive_failures", "last_failure_error"])).0,
+            "\"consecutive_failures\""
+        );
+        assert_eq!(
+            counter_exprs(&snap(&["spawn_failures", "last_spawn_error"])).1,
+            "\"last_spawn_error\""
+        );
+        assert_eq!(
+            counter_exprs(&snap(&["spawn_failures", "consecutive_failures"])).0,
+            "COALESCE(\"consecutive_failures\", \"spawn_failures\")"
+        );
+        assert_eq!(counter_exprs(&snap(&["id"])), ("0".into(), "NULL".into()));
+    }
+
+    #[test]
+    fn missing_columns_read_as_null() {
+        assert!(task_select(&snap(&["id", "title"])).contains("NULL"));
+    }
+}

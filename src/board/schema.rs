@@ -1,0 +1,209 @@
+//! What schema a board has, read from SQLite itself, and how it compares to the current one.
+//!
+//! Every command that reads a board reports its state, because the same file can be in any
+//! of them: `current`, `legacy` (only the old counter names), `pre-counter` (neither),
+//! `partial` (both, as Hermes' add-and-copy migration leaves it), `incomplete` (other
+//! columns of the current `tasks` table missing; combines with the others) or
+//! `not-a-board`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use rusqlite::Connection;
+use serde::Serialize;
+
+use super::reference::{RENAMED, Reference};
+
+/// One column as `PRAGMA table_info` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Column {
+    pub name: String,
+    pub decl_type: String,
+    pub notnull: bool,
+    pub dflt_value: Option<String>,
+    pub pk: i64,
+}
+
+/// The schema of a board at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Tables (not views), with their columns in order.
+    pub tables: BTreeMap<String, Vec<Column>>,
+    pub indexes: BTreeSet<String>,
+    pub views: BTreeSet<String>,
+    pub triggers: BTreeSet<String>,
+}
+
+impl Snapshot {
+    /// Read the schema through `conn` (inside whatever transaction the caller holds).
+    pub fn read(conn: &Connection) -> rusqlite::Result<Snapshot> {
+        let mut snap = Snapshot::default();
+        let mut stmt = conn.prepare(
+            "SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+        )?;
+        let mut tables = Vec::new();
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let (ty, name): (String, String) = (r.get(0)?, r.get(1)?);
+            match ty.as_str() {
+                "table" => tables.push(name),
+                "index" => {
+                    snap.indexes.insert(name);
+                }
+                "view" => {
+                    snap.views.insert(name);
+                }
+                "trigger" => {
+                    snap.triggers.insert(name);
+                }
+                _ => {}
+            }
+        }
+        for t in tables {
+            let mut cols = Vec::new();
+            let mut info = conn.prepare(
+                "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1)",
+            )?;
+            let mut rows = info.query([&t])?;
+            while let Some(r) = rows.next()? {
+                cols.push(Column {
+                    name: r.get(0)?,
+                    decl_type: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                    notnull: r.get::<_, i64>(2)? != 0,
+                    dflt_value: r.get(3)?,
+                    pk: r.get(4)?,
+                });
+            }
+            snap.tables.insert(t, cols);
+        }
+        Ok(snap)
+    }
+
+    pub fn has_table(&self, t: &str) -> bool {
+        self.tables.contains_key(t)
+    }
+
+    pub fn has_column(&self, table: &str, col: &str) -> bool {
+        self.tables
+            .get(table)
+            .is_some_and(|cs| cs.iter().any(|c| c.name == col))
+    }
+
+    pub fn column(&self, table: &str, col: &str) -> Option<&Column> {
+        self.tables.get(table)?.iter().find(|c| c.name == col)
+    }
+
+    /// The board's state against the reference schema.
+    pub fn state(&self, reference: &Reference) -> State {
+        if !self.has_table("tasks") {
+            return State {
+                counter: Counter::NotABoard,
+                missing_columns: Vec::new(),
+                missing_tables: Vec::new(),
+                missing_indexes: Vec::new(),
+            };
+        }
+        let pairs: Vec<(bool, bool)> = RENAMED
+            .iter()
+            .map(|(new, old)| (self.has_column("tasks", new), self.has_column("tasks", old)))
+            .collect();
+        let counter = if pairs.iter().all(|&p| p == (true, false)) {
+            Counter::Current
+        } else if pairs.iter().all(|&p| p == (false, true)) {
+            Counter::Legacy
+        } else if pairs.iter().all(|&p| p == (false, false)) {
+            Counter::PreCounter
+        } else {
+            Counter::Partial
+        };
+        let renamed: Vec<&str> = RENAMED.iter().map(|(n, _)| *n).collect();
+        let mut missing_columns = Vec::new();
+        let mut missing_tables = Vec::new();
+        for table in &reference.tables {
+            if !self.has_table(&table.name) {
+                missing_tables.push(table.name.clone());
+                continue;
+            }
+            for col in &table.columns {
+                let is_counter = table.name == "tasks" && renamed.contains(&col.name.as_str());
+                if !is_counter && !self.has_column(&table.name, &col.name) {
+                    missing_columns.push(format!("{}.{}", table.name, col.name));
+                }
+            }
+        }
+        let missing_indexes = reference
+            .indexes
+            .iter()
+            .filter(|i| !self.indexes.contains(&i.name))
+            .map(|i| i.name.clone())
+            .collect();
+        State {
+            counter,
+            missing_columns,
+            missing_tables,
+            missing_indexes,
+        }
+    }
+}
+
+/// Which names the failure counter and its error text go by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Counter {
+    Current,
+    Legacy,
+    PreCounter,
+    Partial,
+    NotABoard,
+}
+
+impl Counter {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Counter::Current => "current",
+            Counter::Legacy => "legacy",
+            Counter::PreCounter => "pre-counter",
+            Counter::Partial => "partial",
+            Counter::NotABoard => "not-a-board",
+        }
+    }
+}
+
+/// A board's schema state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct State {
+    pub counter: Counter,
+    /// `table.column` of the current schema that the board lacks (counter columns aside).
+    pub missing_columns: Vec<String>,
+    pub missing_tables: Vec<String>,
+    pub missing_indexes: Vec<String>,
+}
+
+impl State {
+    /// `incomplete`: the tasks table lacks columns of the current schema other than the counters.
+    pub fn incomplete(&self) -> bool {
+        self.missing_columns.iter().any(|c| c.starts_with("tasks."))
+    }
+
+    /// Nothing for `migrate` to do.
+    pub fn is_current(&self) -> bool {
+        self.counter == Counter::Current
+            && self.missing_columns.is_empty()
+            && self.missing_tables.is_empty()
+            && self.missing_indexes.is_empty()
+    }
+
+    pub fn label(&self) -> String {
+        let mut s = self.counter.as_str().to_string();
+        if self.incomplete() {
+            s.push_str("+incomplete");
+        }
+        s
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.label())
+    }
+}

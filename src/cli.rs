@@ -1,0 +1,122 @@
+//! Command-line interface: the commands, their flags, and the help text users read.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::report::style::ColorChoice;
+use crate::rules::Severity;
+
+/// Keep Hermes Agent kanban boards healthy: migrate them to the current schema and
+/// diagnose the tasks an operator must act on, offline and read-only.
+#[derive(Debug, Parser)]
+#[command(name = "kanban-doctor", version, about, long_about = None)]
+pub struct Cli {
+    /// The board file (default: resolved like Hermes: HERMES_KANBAN_DB, else the active
+    /// board under HERMES_KANBAN_HOME / HERMES_HOME / ~/.hermes).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// Board slug, when --db is not given (default: HERMES_KANBAN_BOARD, then the current board).
+    #[arg(long, global = true, value_name = "SLUG")]
+    pub board: Option<String>,
+
+    /// When to color human output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the diagnostic rules over every task and print what needs an operator.
+    Diagnose(DiagnoseArgs),
+    /// Bring the board to the current hermes-agent schema without losing a value.
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DiagnoseArgs {
+    /// Only this task (reported even when it has no diagnostics).
+    #[arg(long, value_name = "ID")]
+    pub task: Option<String>,
+
+    /// Keep diagnostics at or above this severity.
+    #[arg(long, value_enum)]
+    pub severity: Option<Severity>,
+
+    /// Print JSON identical to `hermes kanban diagnostics --json`.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Evaluate as of this Unix time (seconds) instead of now; for reproducible output.
+    #[arg(long, value_name = "EPOCH")]
+    pub now: Option<i64>,
+
+    /// A Hermes config.yaml (default: config.yaml in the Hermes home, when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Exit 0 even when diagnostics are reported.
+    #[arg(long)]
+    pub exit_zero: bool,
+
+    /// Run only these rules (repeatable); see --list-rules.
+    #[arg(long = "rule", value_name = "KIND")]
+    pub rules: Vec<String>,
+
+    /// List the rules in evaluation order and exit.
+    #[arg(long)]
+    pub list_rules: bool,
+
+    /// Seconds to wait for a locked board before giving up.
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    pub wait: f64,
+}
+
+/// How legacy counter columns become current ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// RENAME COLUMN in place (falls back to copy where SQLite refuses).
+    Rename,
+    /// Add the new column and copy values, keeping the legacy column for old dispatchers.
+    Copy,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Print the plan, with the exact SQL, and write nothing.
+    #[arg(long, conflicts_with = "check")]
+    pub dry_run: bool,
+
+    /// Write nothing; exit 1 when a migration is needed, 0 when the board is current.
+    #[arg(long)]
+    pub check: bool,
+
+    /// Print a machine-readable report.
+    #[arg(long)]
+    pub json: bool,
+
+    /// How to bring legacy counter columns over.
+    #[arg(long, value_enum, default_value_t = Strategy::Rename)]
+    pub strategy: Strategy,
+
+    /// Drop legacy counter columns once their values are in the current ones.
+    #[arg(long)]
+    pub drop_legacy: bool,
+
+    /// Where to write the backup (default: beside the board, named by time and content hash).
+    #[arg(long, value_name = "PATH", conflicts_with = "no_backup")]
+    pub backup: Option<PathBuf>,
+
+    /// Do not back up before writing.
+    #[arg(long)]
+    pub no_backup: bool,
+
+    /// Seconds to wait for the write lock before giving up.
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    pub wait: f64,
+}

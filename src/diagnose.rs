@@ -1,0 +1,257 @@
+//! The diagnose engine: stream a board through the rules.
+//!
+//! Three sequential passes, each one SQL statement with no parameter list that grows with
+//! the board: events (in id order) and runs (in id order) are folded into each rule's small
+//! per-task state, then tasks are read in the board's row order and evaluated. Memory is the
+//! per-task fold states, a few fields each; no table is ever held in memory. All passes run
+//! inside one read transaction, so a board a dispatcher is writing (WAL) is seen as one
+//! consistent snapshot.
+//!
+//! This mirrors `hermes kanban diagnostics`: the same tasks (non-archived, in row order; a
+//! single `--task` in any status), the same per-task ordering of events and runs, and rule
+//! failures dropped per task as the reference does.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::board::schema::{Counter, Snapshot, State};
+use crate::board::{Access, Board, reference::reference, rows};
+use crate::config::DiagConfig;
+use crate::error::{Error, Result};
+use crate::rules::{
+    self, Diagnostic, EventRow, Params, PayloadMode, RunRow, Severity, TaskRow, TaskState,
+};
+use crate::value::Value;
+
+/// What to diagnose and how.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub now: i64,
+    pub task: Option<String>,
+    pub severity: Option<Severity>,
+    /// Only these rule kinds (all when `None`).
+    pub only: Option<Vec<String>>,
+    pub wait: Duration,
+}
+
+/// One task with its diagnostics, in the reference's JSON shape.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskReport {
+    #[serde(serialize_with = "ser_value")]
+    pub task_id: Value,
+    #[serde(serialize_with = "ser_value")]
+    pub title: Value,
+    #[serde(serialize_with = "ser_value")]
+    pub status: Value,
+    #[serde(serialize_with = "ser_value")]
+    pub assignee: Value,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+fn ser_value<S: serde::Serializer>(v: &Value, s: S) -> std::result::Result<S::Ok, S::Error> {
+    v.to_json().serialize(s)
+}
+
+/// Rules that raised for some tasks (their results dropped there), by kind.
+#[derive(Debug, Default, Clone)]
+pub struct RuleFailures(pub Vec<(&'static str, usize, &'static str)>);
+
+impl RuleFailures {
+    fn add(&mut self, kind: &'static str, why: &'static str) {
+        match self.0.iter_mut().find(|(k, _, _)| *k == kind) {
+            Some(entry) => entry.1 += 1,
+            None => self.0.push((kind, 1, why)),
+        }
+    }
+}
+
+/// What a run saw, besides the findings.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub state: State,
+    pub tasks_scanned: u64,
+    pub failures: RuleFailures,
+}
+
+/// A hashable key for a task id cell: ids of different SQLite types never match, as in
+/// Python's dict.
+fn key(v: &Value) -> String {
+    match v {
+        Value::Text(s) => s.clone(),
+        other => format!("\0{other:?}"),
+    }
+}
+
+fn flat(lists: &[&[&'static str]]) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = lists.iter().flat_map(|l| l.iter().copied()).collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Open the board read-only and diagnose it, calling `emit` for each task to report.
+pub fn run(
+    path: &std::path::Path,
+    cfg: &DiagConfig,
+    opts: &Options,
+    mut emit: impl FnMut(TaskReport) -> Result<()>,
+) -> Result<Summary> {
+    let board = Board::open(path, Access::ReadOnly, opts.wait)?;
+    let err = board.sql_err();
+    // One read transaction for every pass: a consistent snapshot even while a dispatcher writes.
+    board.conn.execute_batch("BEGIN DEFERRED").map_err(&err)?;
+    let snap = Snapshot::read(&board.conn).map_err(&err)?;
+    let state = snap.state(reference());
+    if state.counter == Counter::NotABoard {
+        return Err(Error::NotABoard {
+            path: path.to_path_buf(),
+            reason: if snap.tables.is_empty() {
+                "the schema is empty".into()
+            } else {
+                "it has no `tasks` table".into()
+            },
+        });
+    }
+    let params = Params::new(cfg, opts.now);
+    let only = opts.only.as_deref();
+    let mut failures = RuleFailures::default();
+    let mut scanned = 0u64;
+    let report = |task: &TaskRow, st: &TaskState, failures: &mut RuleFailures| -> TaskReport {
+        let (mut diags, failed) = st.evaluate(task, &params, opts.now, only);
+        for (kind, why) in failed {
+            failures.add(kind, why.0);
+        }
+        if let Some(min) = opts.severity {
+            diags.retain(|d| d.severity >= min);
+        }
+        TaskReport {
+            task_id: task.id.clone(),
+            title: task.title.clone(),
+            status: task.status.clone(),
+            assignee: task.assignee.clone(),
+            diagnostics: diags,
+        }
+    };
+
+    let payload_kinds = flat(rules::PAYLOAD_KINDS);
+    let error_outcomes = flat(rules::RUN_ERROR_OUTCOMES);
+    match &opts.task {
+        Some(id) => {
+            let sql = format!("{} WHERE id = ?1", rows::task_select(&snap));
+            let task = board
+                .conn
+                .query_row(&sql, [id], rows::task_from_row)
+                .map_err(|e| match e {
+                    rusqlite::Error::QueryReturnedNoRows => Error::UnknownTask { id: id.clone() },
+                    e => err(e),
+                })?;
+            let mut st = TaskState::default();
+            // The single-task path orders events by time, then id, and pre-parses payloads.
+            if let Some(sql) = rows::events_sql(&snap, &payload_kinds, true, true) {
+                let mut stmt = board.conn.prepare(&sql).map_err(&err)?;
+                let mut rs = stmt.query([id]).map_err(&err)?;
+                while let Some(r) = rs.next().map_err(&err)? {
+                    let (kind, payload, ts) = (cell(r, 1)?, cell(r, 2)?, cell(r, 3)?);
+                    let ev = EventRow {
+                        kind: &kind,
+                        created_at: &ts,
+                        payload: &payload,
+                        mode: PayloadMode::SingleTask,
+                    };
+                    st.on_event(&ev, &params);
+                }
+            }
+            if let Some(sql) = rows::runs_sql(&snap, &error_outcomes, true) {
+                let mut stmt = board.conn.prepare(&sql).map_err(&err)?;
+                let mut rs = stmt.query([id]).map_err(&err)?;
+                while let Some(r) = rs.next().map_err(&err)? {
+                    let (outcome, error) = (cell(r, 1)?, cell(r, 2)?);
+                    st.on_run(
+                        &RunRow {
+                            outcome: &outcome,
+                            error: &error,
+                        },
+                        &params,
+                    );
+                }
+            }
+            scanned = 1;
+            let rep = report(&task, &st, &mut failures);
+            // With a severity filter, a task left with nothing is dropped; without one,
+            // the asked-for task is reported even with an empty list.
+            if opts.severity.is_none() || !rep.diagnostics.is_empty() {
+                emit(rep)?;
+            }
+        }
+        None => {
+            let mut states: HashMap<String, TaskState> = HashMap::new();
+            if let Some(sql) = rows::events_sql(&snap, &payload_kinds, false, false) {
+                let mut stmt = board.conn.prepare(&sql).map_err(&err)?;
+                let mut rs = stmt.query([]).map_err(&err)?;
+                while let Some(r) = rs.next().map_err(&err)? {
+                    let (kind, payload, ts) = (cell(r, 1)?, cell(r, 2)?, cell(r, 3)?);
+                    let ev = EventRow {
+                        kind: &kind,
+                        created_at: &ts,
+                        payload: &payload,
+                        mode: PayloadMode::Fleet,
+                    };
+                    state_for(&mut states, r)?.on_event(&ev, &params);
+                }
+            }
+            if let Some(sql) = rows::runs_sql(&snap, &error_outcomes, false) {
+                let mut stmt = board.conn.prepare(&sql).map_err(&err)?;
+                let mut rs = stmt.query([]).map_err(&err)?;
+                while let Some(r) = rs.next().map_err(&err)? {
+                    let (outcome, error) = (cell(r, 1)?, cell(r, 2)?);
+                    state_for(&mut states, r)?.on_run(
+                        &RunRow {
+                            outcome: &outcome,
+                            error: &error,
+                        },
+                        &params,
+                    );
+                }
+            }
+            let sql = format!("{} WHERE status != 'archived'", rows::task_select(&snap));
+            let mut stmt = board.conn.prepare(&sql).map_err(&err)?;
+            let mut rs = stmt.query([]).map_err(&err)?;
+            let empty = TaskState::default();
+            while let Some(r) = rs.next().map_err(&err)? {
+                let task = rows::task_from_row(r).map_err(&err)?;
+                scanned += 1;
+                // A task's state is no longer needed once it is evaluated.
+                let st = states.remove(&key(&task.id));
+                let rep = report(&task, st.as_ref().unwrap_or(&empty), &mut failures);
+                if !rep.diagnostics.is_empty() {
+                    emit(rep)?;
+                }
+            }
+        }
+    }
+    board.conn.execute_batch("COMMIT").map_err(&err)?;
+    Ok(Summary {
+        state,
+        tasks_scanned: scanned,
+        failures,
+    })
+}
+
+fn cell(r: &rusqlite::Row<'_>, i: usize) -> Result<Value> {
+    r.get_ref(i)
+        .map(Value::from_ref)
+        .map_err(|e| Error::Sqlite {
+            path: Default::default(),
+            source: e,
+        })
+}
+
+fn state_for<'a>(
+    states: &'a mut HashMap<String, TaskState>,
+    r: &rusqlite::Row<'_>,
+) -> Result<&'a mut TaskState> {
+    let id = cell(r, 0)?;
+    Ok(states.entry(key(&id)).or_default())
+}

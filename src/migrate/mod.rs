@@ -1,0 +1,238 @@
+//! `migrate`: plan (pure), back up, apply in one transaction, verify, commit or roll back.
+//!
+//! The write path follows what went wrong upstream: the schema is re-read inside
+//! `BEGIN IMMEDIATE` so two migrators never act on a stale snapshot (Hermes #22800); the
+//! lock wait is bounded (#36644); the board's integrity is checked before anything is
+//! written; and before COMMIT every table's row count and every task's (id, counter, error)
+//! must equal what they were, or the transaction is rolled back and the board is unchanged.
+
+pub mod backup;
+pub mod plan;
+pub mod verify;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::board::reference::reference;
+use crate::board::schema::{Counter, Snapshot, State};
+use crate::board::{Access, Board};
+use crate::cli::Strategy;
+use crate::error::{Error, Result};
+pub use plan::{Plan, Step};
+
+/// What the caller asked for.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub strategy: Strategy,
+    pub drop_legacy: bool,
+    /// Plan only: `--dry-run` or `--check`.
+    pub plan_only: bool,
+    pub backup: BackupChoice,
+    pub wait: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub enum BackupChoice {
+    Beside,
+    At(PathBuf),
+    None,
+}
+
+/// How each step went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepStatus {
+    Planned,
+    Applied,
+    /// The rename was refused by SQLite; the add-and-copy fallback ran instead.
+    FellBack,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    #[serde(flatten)]
+    pub step: Step,
+    pub status: StepStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+}
+
+/// The machine report (`--json`) and the source of the human one.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub board: PathBuf,
+    pub journal_mode: String,
+    pub state_before: State,
+    pub state_after: Option<State>,
+    pub steps: Vec<StepReport>,
+    pub backup: Option<backup::Backup>,
+    pub verification: Option<verify::Verification>,
+    /// True when the board was written.
+    pub changed: bool,
+    pub dry_run: bool,
+}
+
+fn not_a_board(path: &Path, snap: &Snapshot) -> Error {
+    Error::NotABoard {
+        path: path.to_path_buf(),
+        reason: if snap.tables.is_empty() {
+            "the schema is empty".into()
+        } else {
+            "it has no `tasks` table".into()
+        },
+    }
+}
+
+/// Migrate the board at `path`.
+pub fn run(path: &Path, opts: &Options) -> Result<Report> {
+    let plan_opts = plan::Options {
+        strategy: opts.strategy,
+        drop_legacy: opts.drop_legacy,
+    };
+    let access = if opts.plan_only {
+        Access::ReadOnly
+    } else {
+        Access::ReadWrite
+    };
+    let board = Board::open(path, access, opts.wait)?;
+    let err = board.sql_err();
+    let journal_mode = board.journal_mode()?;
+    let snap = Snapshot::read(&board.conn).map_err(&err)?;
+    let state_before = snap.state(reference());
+    if state_before.counter == Counter::NotABoard {
+        return Err(not_a_board(path, &snap));
+    }
+    let first = plan::plan(&snap, reference(), plan_opts);
+    let mut report = Report {
+        board: path.to_path_buf(),
+        journal_mode,
+        state_before,
+        state_after: None,
+        steps: first
+            .steps
+            .iter()
+            .cloned()
+            .map(|step| StepReport {
+                step,
+                status: StepStatus::Planned,
+                refused: None,
+            })
+            .collect(),
+        backup: None,
+        verification: None,
+        changed: false,
+        dry_run: opts.plan_only,
+    };
+    if opts.plan_only || first.is_empty() {
+        return Ok(report);
+    }
+
+    // Take the write lock, bounded by busy_timeout, then decide again on what is there now.
+    board
+        .conn
+        .execute_batch("BEGIN IMMEDIATE")
+        .map_err(|e| match e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if matches!(
+                    f.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) =>
+            {
+                Error::Locked {
+                    path: path.to_path_buf(),
+                    seconds: opts.wait.as_secs_f64(),
+                }
+            }
+            e => err(e),
+        })?;
+    let outcome = apply_locked(&board, opts, plan_opts, &mut report);
+    match outcome {
+        Ok(true) => {
+            board.conn.execute_batch("COMMIT").map_err(&err)?;
+            report.changed = true;
+        }
+        Ok(false) => {
+            board.conn.execute_batch("ROLLBACK").map_err(&err)?;
+        }
+        Err(e) => {
+            // Any doubt: nothing is kept.
+            let _ = board.conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
+    }
+    Ok(report)
+}
+
+/// Inside the write transaction: re-plan, check, back up, apply, verify. `Ok(true)` to commit.
+fn apply_locked(
+    board: &Board,
+    opts: &Options,
+    plan_opts: plan::Options,
+    report: &mut Report,
+) -> Result<bool> {
+    let err = board.sql_err();
+    let snap = Snapshot::read(&board.conn).map_err(&err)?;
+    let state = snap.state(reference());
+    if state.counter == Counter::NotABoard {
+        return Err(not_a_board(&board.path, &snap));
+    }
+    let plan = plan::plan(&snap, reference(), plan_opts);
+    report.state_before = state;
+    report.steps = plan
+        .steps
+        .iter()
+        .cloned()
+        .map(|step| StepReport {
+            step,
+            status: StepStatus::Planned,
+            refused: None,
+        })
+        .collect();
+    if plan.is_empty() {
+        // Another process migrated it between our first look and the lock.
+        report.state_after = Some(report.state_before.clone());
+        return Ok(false);
+    }
+    verify::integrity(&board.conn, &board.path)?;
+    let before = verify::figures(&board.conn, &snap).map_err(&err)?;
+    report.backup = match &opts.backup {
+        BackupChoice::None => None,
+        BackupChoice::Beside => Some(backup::make(&board.conn, &board.path, None)?),
+        BackupChoice::At(p) => Some(backup::make(&board.conn, &board.path, Some(p))?),
+    };
+
+    for sr in &mut report.steps {
+        board.conn.execute_batch("SAVEPOINT step").map_err(&err)?;
+        let result = sr
+            .step
+            .sql
+            .iter()
+            .try_for_each(|sql| board.conn.execute_batch(sql));
+        match (result, &sr.step.fallback) {
+            (Ok(()), _) => sr.status = StepStatus::Applied,
+            (Err(e), Some(fallback)) => {
+                // SQLite refuses a rename that would break a view or trigger; add-and-copy instead.
+                board.conn.execute_batch("ROLLBACK TO step").map_err(&err)?;
+                fallback
+                    .iter()
+                    .try_for_each(|sql| board.conn.execute_batch(sql))
+                    .map_err(&err)?;
+                sr.status = StepStatus::FellBack;
+                sr.refused = Some(e.to_string());
+            }
+            (Err(e), None) => return Err(err(e)),
+        }
+        board.conn.execute_batch("RELEASE step").map_err(&err)?;
+    }
+
+    let after_snap = Snapshot::read(&board.conn).map_err(&err)?;
+    let after_state = after_snap.state(reference());
+    let after = verify::figures(&board.conn, &after_snap).map_err(&err)?;
+    verify::integrity(&board.conn, &board.path)?;
+    let verification = verify::compare(&before, &after, &after_state, !opts.drop_legacy)?;
+    report.state_after = Some(after_state);
+    report.verification = Some(verification);
+    Ok(true)
+}

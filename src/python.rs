@@ -1,0 +1,276 @@
+//! Python's string and number semantics, where parity with the reference depends on them.
+//!
+//! `hermes kanban diagnostics` is written in Python, and the exact bytes it prints depend on
+//! `str.strip()`, `str.splitlines()`, code-point slicing, `int()`, `repr()`, `round()` and
+//! `format(x, ".1f")`. Each helper here reproduces one of those, so the rules can read like
+//! the behaviour they port without re-deriving the edge cases at every call site.
+
+use std::fmt::Write as _;
+
+/// `str.isspace()`: Unicode `White_Space` plus the four information separators
+/// U+001C..U+001F, which Python counts as whitespace and Rust does not.
+pub fn is_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
+/// `str.strip()` with no argument.
+pub fn strip(s: &str) -> &str {
+    s.trim_matches(is_space)
+}
+
+/// The line boundaries of `str.splitlines()` (CR LF counts as one).
+fn is_line_break(c: char) -> bool {
+    matches!(
+        c,
+        '\n' | '\r'
+            | '\u{0b}'
+            | '\u{0c}'
+            | '\u{1c}'
+            | '\u{1d}'
+            | '\u{1e}'
+            | '\u{85}'
+            | '\u{2028}'
+            | '\u{2029}'
+    )
+}
+
+/// `s.splitlines()[0]`, or `None` where Python would raise `IndexError` (empty input).
+pub fn first_line(s: &str) -> Option<&str> {
+    if s.is_empty() {
+        return None;
+    }
+    Some(match s.find(is_line_break) {
+        Some(i) => &s[..i],
+        None => s,
+    })
+}
+
+/// `s[:n]`: the first `n` code points.
+pub fn take_chars(s: &str, n: usize) -> &str {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// `len(s)` in code points.
+pub fn char_len(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// `repr(x)` for a float: the shortest round-trip digits, exponent form outside
+/// `1e-4 <= |x| < 1e16` with a sign and at least two exponent digits.
+pub fn float_repr(x: f64) -> String {
+    if x.is_nan() {
+        return "nan".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    // Rust's Debug switches to exponent form at the same thresholds as Python's repr.
+    let s = format!("{x:?}");
+    match s.split_once('e') {
+        None => s,
+        Some((mantissa, exp)) => {
+            let (sign, digits) = match exp.strip_prefix('-') {
+                Some(d) => ('-', d),
+                None => ('+', exp),
+            };
+            let mantissa = mantissa.strip_suffix(".0").unwrap_or(mantissa);
+            format!("{mantissa}e{sign}{digits:0>2}")
+        }
+    }
+}
+
+/// `round(x, 1)`: correctly rounded, ties to even on the exact binary value.
+/// Rust's fixed-precision formatting rounds the same way, so round-trip through it.
+pub fn round1(x: f64) -> f64 {
+    format!("{x:.1}").parse().unwrap_or(x)
+}
+
+/// `format(x, ".1f")`.
+pub fn fmt_1f(x: f64) -> String {
+    format!("{x:.1}")
+}
+
+/// `int(x)` for a float: truncation toward zero; `None` where Python raises
+/// (NaN, infinities, values beyond i64 which Python would keep but SQLite cannot hold).
+pub fn float_to_int(x: f64) -> Option<i64> {
+    if !x.is_finite() {
+        return None;
+    }
+    let t = x.trunc();
+    if !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&t) {
+        return None;
+    }
+    Some(t as i64)
+}
+
+/// `int(s)` for a string: optional surrounding whitespace, an optional sign, decimal digits
+/// with single underscores between them. `None` where Python raises `ValueError`.
+pub fn parse_int(s: &str) -> Option<i64> {
+    let t = strip(s);
+    let (neg, body) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if body.is_empty() || body.starts_with('_') || body.ends_with('_') || body.contains("__") {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for c in body.chars() {
+        if c == '_' {
+            continue;
+        }
+        // Python's int() accepts any Unicode decimal digit; boards hold ASCII in practice.
+        let d = c.to_digit(10)?;
+        value = value.checked_mul(10)?.checked_add(i64::from(d))?;
+    }
+    Some(if neg { -value } else { value })
+}
+
+/// `float(s)` for a string, as far as boards and configs need it.
+pub fn parse_float(s: &str) -> Option<f64> {
+    let t = strip(s).replace('_', "");
+    let lower = t.to_ascii_lowercase();
+    match lower.trim_start_matches(['+', '-']) {
+        "inf" | "infinity" => {
+            return Some(if lower.starts_with('-') {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            });
+        }
+        "nan" => return Some(f64::NAN),
+        _ => {}
+    }
+    t.parse::<f64>().ok()
+}
+
+/// `repr(s)` for a str: single quotes unless the text has a single quote and no double
+/// quote; backslash escapes for the quote, `\\`, `\t`, `\n`, `\r`, and hex escapes for
+/// every character that is not printable in Python's sense.
+pub fn str_repr(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if is_printable(c) => out.push(c),
+            c => {
+                let n = c as u32;
+                let _ = if n < 0x100 {
+                    write!(out, "\\x{n:02x}")
+                } else if n < 0x10000 {
+                    write!(out, "\\u{n:04x}")
+                } else {
+                    write!(out, "\\U{n:08x}")
+                };
+            }
+        }
+    }
+    out.push(quote);
+    out
+}
+
+/// `str.isprintable()` for one character: everything but the "Other" and "Separator"
+/// general categories, except that the ASCII space is printable.
+pub fn is_printable(c: char) -> bool {
+    use unicode_general_category::{GeneralCategory as G, get_general_category};
+    if c == ' ' {
+        return true;
+    }
+    !matches!(
+        get_general_category(c),
+        G::Control
+            | G::Format
+            | G::Surrogate
+            | G::PrivateUse
+            | G::Unassigned
+            | G::LineSeparator
+            | G::ParagraphSeparator
+            | G::SpaceSeparator
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strip_treats_information_separators_as_space() {
+        assert_eq!(strip("\x1c\x1f a b \u{85}\u{a0}\u{2028}"), "a b");
+        assert_eq!(strip("\u{200b}x"), "\u{200b}x");
+    }
+
+    #[test]
+    fn first_line_splits_on_every_python_boundary() {
+        for sep in [
+            "\n", "\r\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\u{85}", "\u{2028}",
+            "\u{2029}",
+        ] {
+            assert_eq!(first_line(&format!("a{sep}b")), Some("a"), "{sep:?}");
+        }
+        assert_eq!(first_line("a\x1fb"), Some("a\x1fb"));
+        assert_eq!(first_line(""), None);
+    }
+
+    #[test]
+    fn take_chars_counts_code_points() {
+        assert_eq!(take_chars("héllo", 2), "hé");
+        assert_eq!(take_chars("ab", 5), "ab");
+        assert_eq!(char_len("🙂é"), 2);
+    }
+
+    #[test]
+    fn float_repr_matches_python() {
+        assert_eq!(float_repr(24.0), "24.0");
+        assert_eq!(float_repr(24.25), "24.25");
+        assert_eq!(float_repr(1e16), "1e+16");
+        assert_eq!(float_repr(1.5e-5), "1.5e-05");
+        assert_eq!(float_repr(1e15), "1000000000000000.0");
+        assert_eq!(float_repr(0.0001), "0.0001");
+        assert_eq!(float_repr(-2.5e300), "-2.5e+300");
+    }
+
+    #[test]
+    fn round_and_format_tie_to_even_on_exact_values() {
+        assert_eq!(round1(24.25), 24.2);
+        assert_eq!(round1(26.75), 26.8);
+        assert_eq!(fmt_1f(2.25), "2.2");
+        assert_eq!(fmt_1f(1.05), "1.1");
+    }
+
+    #[test]
+    fn parse_int_follows_python_int() {
+        assert_eq!(parse_int(" 12 "), Some(12));
+        assert_eq!(parse_int("-1_000"), Some(-1000));
+        assert_eq!(parse_int("1.5"), None);
+        assert_eq!(parse_int("_1"), None);
+        assert_eq!(parse_int(""), None);
+        assert_eq!(parse_int("abc"), None);
+    }
+
+    #[test]
+    fn repr_picks_quotes_and_escapes_like_python() {
+        assert_eq!(str_repr("bob"), "'bob'");
+        assert_eq!(str_repr("o'neil"), "\"o'neil\"");
+        assert_eq!(str_repr("a'b\"c"), "'a\\'b\"c'");
+        assert_eq!(str_repr("x\ny\\"), "'x\\ny\\\\'");
+        assert_eq!(str_repr("\x1b[0m\u{202e}é"), "'\\x1b[0m\\u202eé'");
+        assert_eq!(str_repr("\u{a0}"), "'\\xa0'");
+    }
+}

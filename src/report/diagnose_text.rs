@@ -1,0 +1,162 @@
+//! The human report of `diagnose`: what needs the operator, and what to do about it.
+
+use std::io::{self, Write};
+
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use serde_json::Value as Json;
+
+use super::style::Style;
+use crate::diagnose::{Summary, TaskReport};
+use crate::escape;
+use crate::rules::{Diagnostic, Severity, support::py_str};
+
+fn mark(style: &Style, s: Severity) -> String {
+    let (sym, code) = match s {
+        Severity::Critical => ("✗ critical", "1;31"),
+        Severity::Error => ("! error   ", "31"),
+        Severity::Warning => ("⚠ warning ", "33"),
+    };
+    style.paint(code, sym)
+}
+
+/// A data value on one line: lists joined by commas, long or multi-line text cut short.
+fn compact(v: &Json) -> String {
+    let s = match v {
+        Json::Null => "null".to_string(),
+        Json::String(s) => {
+            let first = crate::python::first_line(crate::python::strip(s)).unwrap_or("");
+            let cut = crate::python::take_chars(first, 80);
+            if cut.len() < s.len() {
+                format!("{cut}…")
+            } else {
+                cut.to_string()
+            }
+        }
+        Json::Array(items) => items.iter().map(compact).collect::<Vec<_>>().join(","),
+        Json::Number(n) => n
+            .as_f64()
+            .filter(|_| n.is_f64())
+            .map_or(n.to_string(), crate::python::float_repr),
+        other => other.to_string(),
+    };
+    escape::line(&s).into_owned()
+}
+
+fn write_diag(out: &mut impl Write, style: &Style, d: &Diagnostic) -> io::Result<()> {
+    writeln!(
+        out,
+        "  {}  {}  {}",
+        mark(style, d.severity),
+        style.bold(d.kind),
+        escape::line(&d.title)
+    )?;
+    if !d.data.is_empty() {
+        let bits: Vec<String> = d
+            .data
+            .iter()
+            .map(|(k, v)| format!("{k}={}", compact(v)))
+            .collect();
+        writeln!(
+            out,
+            "      {}",
+            style.dim(&format!("data: {}", bits.join(" | ")))
+        )?;
+    }
+    let suggested: Vec<_> = d.actions.iter().filter(|a| a.suggested).collect();
+    let shown = if suggested.is_empty() {
+        d.actions.iter().take(1).collect()
+    } else {
+        suggested
+    };
+    for a in shown {
+        writeln!(out, "      → {}", escape::line(&a.label))?;
+    }
+    Ok(())
+}
+
+/// Render the reports: the board, a summary line, each task and its diagnostics, and a
+/// table of counts by rule and severity.
+pub fn render(
+    out: &mut impl Write,
+    style: &Style,
+    board: &std::path::Path,
+    summary: &Summary,
+    reports: &[TaskReport],
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "{} {} ({} schema, {} tasks scanned)",
+        style.dim("board:"),
+        escape::line(&board.display().to_string()),
+        summary.state.label(),
+        summary.tasks_scanned
+    )?;
+    let n = reports.len();
+    let total: usize = reports.iter().map(|r| r.diagnostics.len()).sum();
+    if n == 0 {
+        writeln!(out, "No task needs attention.")?;
+        return Ok(());
+    }
+    let noun = if n == 1 { "task needs" } else { "tasks need" };
+    let diags = if total == 1 {
+        "diagnostic"
+    } else {
+        "diagnostics"
+    };
+    writeln!(
+        out,
+        "{}",
+        style.bold(&format!("{n} {noun} attention ({total} {diags})"))
+    )?;
+    for r in reports {
+        writeln!(out)?;
+        let title = if r.title.truthy() {
+            py_str(&r.title)
+        } else {
+            "(untitled)".into()
+        };
+        let assignee = if r.assignee.truthy() {
+            format!("@{}", py_str(&r.assignee))
+        } else {
+            "(unassigned)".into()
+        };
+        writeln!(
+            out,
+            "{}  {}  {}  {}",
+            style.bold(&escape::line(&py_str(&r.task_id))),
+            escape::line(&py_str(&r.status)),
+            escape::line(&assignee),
+            escape::line(&title)
+        )?;
+        for d in &r.diagnostics {
+            write_diag(out, style, d)?;
+        }
+    }
+    // Counts by kind, most urgent first.
+    let mut rows: Vec<(&str, Severity, usize)> = Vec::new();
+    for d in reports.iter().flat_map(|r| &r.diagnostics) {
+        match rows
+            .iter_mut()
+            .find(|(k, s, _)| *k == d.kind && *s == d.severity)
+        {
+            Some(row) => row.2 += 1,
+            None => rows.push((d.kind, d.severity, 1)),
+        }
+    }
+    rows.sort_by_key(|(k, s, _)| {
+        (
+            std::cmp::Reverse(*s),
+            crate::rules::KINDS.iter().position(|x| x == k),
+        )
+    });
+    let mut table = Table::new();
+    table
+        .load_style(UTF8_FULL_CONDENSED)
+        .set_header(["rule", "severity", "tasks"]);
+    for (k, s, c) in rows {
+        table.add_row([k.to_string(), s.as_str().to_string(), c.to_string()]);
+    }
+    writeln!(out)?;
+    writeln!(out, "{table}")?;
+    Ok(())
+}

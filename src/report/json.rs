@@ -1,0 +1,115 @@
+//! JSON exactly as Python's `json.dumps(obj, indent=2, ensure_ascii=False)` prints it.
+//!
+//! serde_json's pretty printer already matches Python's layout and string escaping; floats
+//! differ (`1e16` against Python's `1e+16`, and Python always writes a `.0`), so they go
+//! through [`crate::python::float_repr`]. Arrays of reports are streamed element by element.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+use serde_json::ser::{Formatter, PrettyFormatter};
+
+/// PrettyFormatter with Python's float rendering.
+pub struct PyFormatter(PrettyFormatter<'static>);
+
+impl Default for PyFormatter {
+    fn default() -> Self {
+        PyFormatter(PrettyFormatter::with_indent(b"  "))
+    }
+}
+
+macro_rules! delegate {
+    ($($name:ident($($arg:ident: $ty:ty),*)),* $(,)?) => {
+        $(fn $name<W: ?Sized + Write>(&mut self, w: &mut W $(, $arg: $ty)*) -> io::Result<()> {
+            self.0.$name(w $(, $arg)*)
+        })*
+    };
+}
+
+impl Formatter for PyFormatter {
+    delegate!(
+        begin_array(),
+        end_array(),
+        begin_array_value(first: bool),
+        end_array_value(),
+        begin_object(),
+        end_object(),
+        begin_object_key(first: bool),
+        begin_object_value(),
+        end_object_value(),
+    );
+
+    fn write_f64<W: ?Sized + Write>(&mut self, w: &mut W, value: f64) -> io::Result<()> {
+        w.write_all(crate::python::float_repr(value).as_bytes())
+    }
+
+    fn write_f32<W: ?Sized + Write>(&mut self, w: &mut W, value: f32) -> io::Result<()> {
+        self.write_f64(w, f64::from(value))
+    }
+}
+
+/// Serialize `value` the Python way into a string.
+pub fn to_string<T: Serialize>(value: &T) -> String {
+    let mut buf = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, PyFormatter::default());
+    value
+        .serialize(&mut ser)
+        .expect("serializing to memory cannot fail");
+    String::from_utf8(buf).expect("serde_json writes UTF-8")
+}
+
+/// Writes a JSON array one element at a time, byte-identical to dumping the whole list.
+pub struct ArrayWriter<W: Write> {
+    out: W,
+    count: usize,
+}
+
+impl<W: Write> ArrayWriter<W> {
+    pub fn new(out: W) -> Self {
+        ArrayWriter { out, count: 0 }
+    }
+
+    pub fn push<T: Serialize>(&mut self, item: &T) -> io::Result<()> {
+        let body = to_string(item).replace('\n', "\n  ");
+        let sep = if self.count == 0 { "[\n  " } else { ",\n  " };
+        self.count += 1;
+        write!(self.out, "{sep}{body}")
+    }
+
+    /// Close the array and end the line, as `print(json.dumps(...))` does.
+    pub fn finish(mut self) -> io::Result<W> {
+        let end = if self.count == 0 { "[]\n" } else { "\n]\n" };
+        self.out.write_all(end.as_bytes())?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn floats_render_like_python() {
+        assert_eq!(
+            to_string(&json!({"a": 24.0, "b": 1e16, "c": [1, 2.5]})),
+            "{\n  \"a\": 24.0,\n  \"b\": 1e+16,\n  \"c\": [\n    1,\n    2.5\n  ]\n}"
+        );
+    }
+
+    #[test]
+    fn streamed_arrays_equal_whole_dumps() {
+        let items = vec![json!({"x": [], "y": {}}), json!({"z": "a\nb\u{1b}é"})];
+        let mut w = ArrayWriter::new(Vec::new());
+        for i in &items {
+            w.push(i).unwrap();
+        }
+        let streamed = String::from_utf8(w.finish().unwrap()).unwrap();
+        assert_eq!(streamed, format!("{}\n", to_string(&items)));
+        assert_eq!(
+            String::from_utf8(ArrayWriter::new(Vec::new()).finish().unwrap()).unwrap(),
+            "[]\n"
+        );
+    }
+}

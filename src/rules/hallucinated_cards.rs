@@ -1,0 +1,137 @@
+//! `hallucinated_cards` — a completion was blocked because the worker named cards that
+//! do not exist.
+//!
+//! ## What it does
+//! Fires while a task has `completion_blocked_hallucination` events with no `completed` or
+//! `edited` event after them. It collects the phantom card ids from their payloads
+//! (`phantom_cards`), without duplicates, in first-seen order.
+//!
+//! ## Why is this bad?
+//! The worker declared `created_cards` that either never existed or were made by another
+//! profile, usually because it invented ids instead of capturing what `kanban_create`
+//! returned. Hermes refused the completion and left the task where it was: nothing moves
+//! until an operator decides.
+//!
+//! ## Severity and thresholds
+//! Always `error`; `count` is the number of active blocked completions. It clears itself
+//! when a clean completion or an edit follows.
+//!
+//! ## Suggested actions
+//! Add a comment telling the worker what to do; reclaim (when running) or reassign.
+
+use super::support::{ActiveHits, generic_recovery_actions};
+use super::{Action, Diagnostic, EventRow, Rule, Severity, TaskRow};
+use crate::config::DiagConfig;
+use crate::value::RuleFailure;
+
+pub struct HallucinatedCards;
+
+const EVENT: &str = "completion_blocked_hallucination";
+
+impl Rule for HallucinatedCards {
+    const KIND: &'static str = "hallucinated_cards";
+    const PAYLOAD_KINDS: &'static [&'static str] = &[EVENT];
+    type Params = ();
+    type State = ActiveHits;
+
+    fn params(_: &DiagConfig, _: i64) {}
+
+    fn on_event(state: &mut ActiveHits, ev: &EventRow<'_>, _: &()) {
+        state.on_event(ev, EVENT, "phantom_cards");
+    }
+
+    fn evaluate(
+        task: &TaskRow,
+        state: &ActiveHits,
+        _: &(),
+        _: i64,
+    ) -> Result<Option<Diagnostic>, RuleFailure> {
+        let Some((hits, first, last)) = state.get()? else {
+            return Ok(None);
+        };
+        let mut actions = vec![Action::new(
+            "comment",
+            "Add a comment explaining what to do",
+        )];
+        actions.extend(generic_recovery_actions(task.status_is("running")));
+        let mut data = serde_json::Map::new();
+        data.insert("phantom_ids".into(), hits.ids.clone().into());
+        Ok(Some(Diagnostic {
+            kind: Self::KIND,
+            severity: Severity::Error,
+            title: "Worker claimed cards that don't exist".into(),
+            detail: "The completing worker declared created_cards that either didn't exist or weren't \
+                     created by its profile. The completion was blocked and the task stayed in its prior \
+                     state. Usually means the worker hallucinated ids instead of capturing return values \
+                     from kanban_create."
+                .into(),
+            actions,
+            first_seen_at: first,
+            last_seen_at: last,
+            count: hits.count.into(),
+            run_id: None,
+            data,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::PayloadMode;
+    use crate::value::Value;
+
+    fn feed(state: &mut ActiveHits, kind: &str, ts: i64, payload: &str) {
+        let (k, t, p) = (
+            Value::Text(kind.into()),
+            Value::Int(ts),
+            Value::Text(payload.into()),
+        );
+        let ev = EventRow {
+            kind: &k,
+            created_at: &t,
+            payload: &p,
+            mode: PayloadMode::Fleet,
+        };
+        HallucinatedCards::on_event(state, &ev, &());
+    }
+
+    fn task() -> TaskRow {
+        TaskRow {
+            id: Value::Text("t_1".into()),
+            status: Value::Text("ready".into()),
+            ..TaskRow::default()
+        }
+    }
+
+    #[test]
+    fn fires_on_active_hits_and_dedupes_ids() {
+        let mut s = ActiveHits::default();
+        feed(&mut s, EVENT, 10, r#"{"phantom_cards": ["t_a", "t_b"]}"#);
+        feed(&mut s, EVENT, 20, r#"{"phantom_cards": ["t_b", "t_c"]}"#);
+        let d = HallucinatedCards::evaluate(&task(), &s, &(), 0)
+            .unwrap()
+            .unwrap();
+        assert_eq!(d.count, 2);
+        assert_eq!((d.first_seen_at, d.last_seen_at), (10, 20));
+        assert_eq!(
+            d.data["phantom_ids"],
+            serde_json::json!(["t_a", "t_b", "t_c"])
+        );
+    }
+
+    #[test]
+    fn a_clean_completion_clears_earlier_hits() {
+        let mut s = ActiveHits::default();
+        feed(&mut s, EVENT, 10, r#"{"phantom_cards": ["t_a"]}"#);
+        feed(&mut s, "completed", 11, "{}");
+        assert_eq!(HallucinatedCards::evaluate(&task(), &s, &(), 0), Ok(None));
+    }
+
+    #[test]
+    fn a_list_payload_makes_the_rule_fail_like_the_reference() {
+        let mut s = ActiveHits::default();
+        feed(&mut s, EVENT, 10, "[1]");
+        assert!(HallucinatedCards::evaluate(&task(), &s, &(), 0).is_err());
+    }
+}

@@ -1,0 +1,268 @@
+//! The diagnostic rules of `hermes kanban diagnostics`, one file each, behind a registry.
+//!
+//! A rule never touches SQLite. The engine (`crate::diagnose`) streams each table once and
+//! hands every row to every rule's fold ([`Rule::on_event`], [`Rule::on_run`]); a rule keeps
+//! only the few fields it needs per task in its [`Rule::State`]. When the task row arrives,
+//! [`Rule::evaluate`] turns that state into at most one [`Diagnostic`]. This is what keeps
+//! memory flat: no rule ever sees a task's whole history at once, yet each computes exactly
+//! what the reference computes from the full lists.
+//!
+//! Registry order is evaluation order, and it breaks ties when diagnostics are sorted.
+
+use serde::Serialize;
+use serde_json::{Map, Value as Json};
+
+use crate::config::DiagConfig;
+use crate::value::{RuleFailure, Value};
+
+pub mod block_unblock_cycling;
+pub mod hallucinated_cards;
+pub mod prose_phantom_refs;
+pub mod repeated_crashes;
+pub mod repeated_failures;
+pub mod stranded_in_ready;
+pub mod stuck_in_blocked;
+pub mod support;
+pub mod triage_aux_unavailable;
+
+/// Severity rungs, least urgent first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// A recovery step attached to a diagnostic: a button in the dashboard, a hint in the CLI.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Action {
+    pub kind: &'static str,
+    pub label: String,
+    pub payload: Map<String, Json>,
+    pub suggested: bool,
+}
+
+impl Action {
+    pub fn new(kind: &'static str, label: impl Into<String>) -> Self {
+        Action {
+            kind,
+            label: label.into(),
+            payload: Map::new(),
+            suggested: false,
+        }
+    }
+
+    pub fn payload(mut self, key: &str, value: impl Into<Json>) -> Self {
+        self.payload.insert(key.into(), value.into());
+        self
+    }
+
+    pub fn suggested(mut self) -> Self {
+        self.suggested = true;
+        self
+    }
+
+    /// A shell command to print or copy.
+    pub fn cli_hint(label: impl Into<String>, command: impl Into<String>) -> Self {
+        Action::new("cli_hint", label).payload("command", command.into())
+    }
+}
+
+/// One finding about a task. Field order is the JSON field order of the reference.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Diagnostic {
+    pub kind: &'static str,
+    pub severity: Severity,
+    pub title: String,
+    pub detail: String,
+    pub actions: Vec<Action>,
+    pub first_seen_at: i64,
+    pub last_seen_at: i64,
+    pub count: Json,
+    pub run_id: Option<i64>,
+    pub data: Map<String, Json>,
+}
+
+/// The task row as the rules see it: every column the rules read, NULL where the board
+/// lacks the column. The counter and error are read under either name (see `board::rows`).
+#[derive(Debug, Clone, Default)]
+pub struct TaskRow {
+    pub id: Value,
+    pub title: Value,
+    pub status: Value,
+    pub assignee: Value,
+    pub claim_lock: Value,
+    pub created_at: Value,
+    pub consecutive_failures: Value,
+    pub last_failure_error: Value,
+}
+
+impl TaskRow {
+    pub fn status_is(&self, s: &str) -> bool {
+        self.status.as_text() == Some(s)
+    }
+
+    /// Done, archived and running tasks are exempt from the failure rules: nothing is left to
+    /// retry, or a fresh attempt is in flight.
+    pub fn failure_exempt(&self) -> bool {
+        ["done", "archived", "running"]
+            .iter()
+            .any(|s| self.status_is(s))
+    }
+}
+
+/// How a payload cell reaches the rules: the fleet query hands over the raw text, the
+/// single-task path pre-parses it. The two differ on non-object JSON, as in the reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayloadMode {
+    Fleet,
+    SingleTask,
+}
+
+/// One `task_events` row.
+#[derive(Debug)]
+pub struct EventRow<'a> {
+    pub kind: &'a Value,
+    pub created_at: &'a Value,
+    pub payload: &'a Value,
+    pub mode: PayloadMode,
+}
+
+impl EventRow<'_> {
+    pub fn kind_is(&self, k: &str) -> bool {
+        self.kind.as_text() == Some(k)
+    }
+
+    /// `int(created_at or 0)`.
+    pub fn ts(&self) -> Result<i64, RuleFailure> {
+        self.created_at.int_or_zero()
+    }
+
+    /// The payload as the reference's `_parse_payload` returns it; `Err` where reading a
+    /// key from it would raise (a truthy JSON value that is not an object).
+    pub fn payload_object(&self) -> Result<Map<String, Json>, RuleFailure> {
+        support::payload_object(self.payload, self.mode)
+    }
+}
+
+/// One `task_runs` row.
+#[derive(Debug)]
+pub struct RunRow<'a> {
+    pub outcome: &'a Value,
+    pub error: &'a Value,
+}
+
+impl RunRow<'_> {
+    pub fn outcome_str(&self) -> Option<&str> {
+        self.outcome.as_text()
+    }
+}
+
+/// A diagnostic rule. See the module documentation for how the engine drives it.
+pub trait Rule {
+    /// The canonical kind, as matched by UIs and tests.
+    const KIND: &'static str;
+    /// Event kinds whose payload the rule reads; others are fetched without payload.
+    const PAYLOAD_KINDS: &'static [&'static str] = &[];
+    /// Run outcomes whose error text the rule reads; others are fetched without it.
+    const RUN_ERROR_OUTCOMES: &'static [&'static str] = &[];
+    /// Values read once from the configuration.
+    type Params;
+    /// What the rule remembers about one task between rows.
+    type State: Default;
+
+    fn params(cfg: &DiagConfig, now: i64) -> Self::Params;
+    fn on_event(_state: &mut Self::State, _ev: &EventRow<'_>, _params: &Self::Params) {}
+    fn on_run(_state: &mut Self::State, _run: &RunRow<'_>, _params: &Self::Params) {}
+    fn evaluate(
+        task: &TaskRow,
+        state: &Self::State,
+        params: &Self::Params,
+        now: i64,
+    ) -> Result<Option<Diagnostic>, RuleFailure>;
+}
+
+macro_rules! registry {
+    ($($name:ident => $rule:ty),+ $(,)?) => {
+        /// Every rule kind, in registry (evaluation) order.
+        pub const KINDS: &[&str] = &[$(<$rule as Rule>::KIND),+];
+
+        /// Event kinds whose payload some rule reads.
+        pub const PAYLOAD_KINDS: &[&[&str]] = &[$(<$rule as Rule>::PAYLOAD_KINDS),+];
+
+        /// Run outcomes whose error some rule reads.
+        pub const RUN_ERROR_OUTCOMES: &[&[&str]] = &[$(<$rule as Rule>::RUN_ERROR_OUTCOMES),+];
+
+        /// Each rule's configuration, read once per run.
+        pub struct Params { $($name: <$rule as Rule>::Params),+ }
+
+        impl Params {
+            pub fn new(cfg: &DiagConfig, now: i64) -> Self {
+                Params { $($name: <$rule>::params(cfg, now)),+ }
+            }
+        }
+
+        /// Every rule's fold for one task.
+        #[derive(Default)]
+        pub struct TaskState { $($name: <$rule as Rule>::State),+ }
+
+        impl TaskState {
+            pub fn on_event(&mut self, ev: &EventRow<'_>, p: &Params) {
+                $(<$rule>::on_event(&mut self.$name, ev, &p.$name);)+
+            }
+
+            pub fn on_run(&mut self, run: &RunRow<'_>, p: &Params) {
+                $(<$rule>::on_run(&mut self.$name, run, &p.$name);)+
+            }
+
+            /// Run every rule (a subset when `only` is given), in registry order. Rules that
+            /// fail are reported by kind and contribute nothing, as in the reference.
+            pub fn evaluate(
+                &self,
+                task: &TaskRow,
+                p: &Params,
+                now: i64,
+                only: Option<&[String]>,
+            ) -> (Vec<Diagnostic>, Vec<(&'static str, RuleFailure)>) {
+                let mut out = Vec::new();
+                let mut failed = Vec::new();
+                $(
+                    let kind = <$rule as Rule>::KIND;
+                    if only.is_none_or(|o| o.iter().any(|k| k == kind)) {
+                        match <$rule>::evaluate(task, &self.$name, &p.$name, now) {
+                            Ok(Some(d)) => out.push(d),
+                            Ok(None) => {}
+                            Err(e) => failed.push((kind, e)),
+                        }
+                    }
+                )+
+                // Critical first, then most recent; the sort is stable, so registry order
+                // breaks the remaining ties.
+                out.sort_by_key(|d| (std::cmp::Reverse(d.severity), std::cmp::Reverse(d.last_seen_at)));
+                (out, failed)
+            }
+        }
+    };
+}
+
+registry! {
+    hallucinated_cards => hallucinated_cards::HallucinatedCards,
+    triage_aux_unavailable => triage_aux_unavailable::TriageAuxUnavailable,
+    prose_phantom_refs => prose_phantom_refs::ProsePhantomRefs,
+    repeated_failures => repeated_failures::RepeatedFailures,
+    repeated_crashes => repeated_crashes::RepeatedCrashes,
+    stuck_in_blocked => stuck_in_blocked::StuckInBlocked,
+    block_unblock_cycling => block_unblock_cycling::BlockUnblockCycling,
+    stranded_in_ready => stranded_in_ready::StrandedInReady,
+}

@@ -1,0 +1,98 @@
+//! `prose_phantom_refs` — a completion summary mentions task ids that do not exist.
+//!
+//! ## What it does
+//! Fires while a task has `suspected_hallucinated_references` events with no `completed` or
+//! `edited` event after them, collecting the ids from their `phantom_refs` payloads.
+//!
+//! ## Why is this bad?
+//! The completion itself went through, but anything downstream that parses the summary
+//! will follow ids (`t_…`) that point at nothing. It is advisory, not blocking.
+//!
+//! ## Severity and thresholds
+//! Always `warning`; `count` is the number of active suspicious completions.
+//!
+//! ## Suggested actions
+//! Reclaim (when running) or reassign.
+
+use super::support::{ActiveHits, generic_recovery_actions};
+use super::{Diagnostic, EventRow, Rule, Severity, TaskRow};
+use crate::config::DiagConfig;
+use crate::value::RuleFailure;
+
+pub struct ProsePhantomRefs;
+
+const EVENT: &str = "suspected_hallucinated_references";
+
+impl Rule for ProsePhantomRefs {
+    const KIND: &'static str = "prose_phantom_refs";
+    const PAYLOAD_KINDS: &'static [&'static str] = &[EVENT];
+    type Params = ();
+    type State = ActiveHits;
+
+    fn params(_: &DiagConfig, _: i64) {}
+
+    fn on_event(state: &mut ActiveHits, ev: &EventRow<'_>, _: &()) {
+        state.on_event(ev, EVENT, "phantom_refs");
+    }
+
+    fn evaluate(
+        task: &TaskRow,
+        state: &ActiveHits,
+        _: &(),
+        _: i64,
+    ) -> Result<Option<Diagnostic>, RuleFailure> {
+        let Some((hits, first, last)) = state.get()? else {
+            return Ok(None);
+        };
+        let mut data = serde_json::Map::new();
+        data.insert("phantom_refs".into(), hits.ids.clone().into());
+        Ok(Some(Diagnostic {
+            kind: Self::KIND,
+            severity: Severity::Warning,
+            title: "Completion summary references unknown task ids".into(),
+            detail: "The completion summary mentions task ids that don't resolve in this board's database. \
+                     The completion itself succeeded, but downstream consumers parsing the summary may be \
+                     pointed at cards that never existed."
+                .into(),
+            actions: generic_recovery_actions(task.status_is("running")),
+            first_seen_at: first,
+            last_seen_at: last,
+            count: hits.count.into(),
+            run_id: None,
+            data,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::PayloadMode;
+    use crate::value::Value;
+
+    #[test]
+    fn fires_with_refs_and_offers_reclaim_when_running() {
+        let mut s = ActiveHits::default();
+        let (k, t, p) = (
+            Value::Text(EVENT.into()),
+            Value::Int(5),
+            Value::Text(r#"{"phantom_refs": ["t_deadbeef"]}"#.into()),
+        );
+        let ev = EventRow {
+            kind: &k,
+            created_at: &t,
+            payload: &p,
+            mode: PayloadMode::Fleet,
+        };
+        ProsePhantomRefs::on_event(&mut s, &ev, &());
+        let task = TaskRow {
+            status: Value::Text("running".into()),
+            ..TaskRow::default()
+        };
+        let d = ProsePhantomRefs::evaluate(&task, &s, &(), 0)
+            .unwrap()
+            .unwrap();
+        assert_eq!(d.actions[0].kind, "reclaim");
+        assert_eq!(d.data["phantom_refs"], serde_json::json!(["t_deadbeef"]));
+    }
+}

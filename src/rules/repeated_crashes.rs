@@ -1,0 +1,212 @@
+//! `repeated_crashes` — the worker spawns fine but keeps crashing mid-run.
+//!
+//! ## What it does
+//! Counts the trailing `crashed` runs of a task, newest first: `completed` or `reclaimed`
+//! ends the streak, other outcomes (timeouts, spawn failures, blocks) are skipped over. The
+//! error shown is the newest crash's error text that is not NULL.
+//!
+//! ## Why is this bad?
+//! A task that crashes repeatedly has something broken in its task + profile combination
+//! (out of memory, a missing dependency, a tool that is down). This is the early, narrower
+//! warning; it stays silent once the unified counter reaches the failure threshold, so
+//! `repeated_failures` reports the task instead and it is never flagged twice.
+//!
+//! ## Severity and thresholds
+//! `error` at `crash_threshold` (default 2) trailing crashes, `critical` at twice that.
+//! Done, archived and running tasks are exempt.
+//!
+//! ## Suggested actions
+//! `hermes kanban log <task>` (suggested), then reassign.
+
+use serde_json::{Map, Value as Json};
+
+use super::support::{check_logs_action, error_snippet, generic_recovery_actions, title_line};
+use super::{Diagnostic, Rule, RunRow, Severity, TaskRow};
+use crate::config::{DiagConfig, py_int};
+use crate::value::{Num, RuleFailure, Value};
+
+pub struct RepeatedCrashes;
+
+/// Both thresholds, or the failure Python's `int()` raises when reading them.
+pub struct Params {
+    failure_threshold: Result<i64, RuleFailure>,
+    crash_threshold: Result<i64, RuleFailure>,
+}
+
+/// The crash streak since the last success or reclaim.
+#[derive(Debug, Default)]
+pub struct Streak {
+    crashes: i64,
+    last_error: Value,
+}
+
+fn int_setting(v: Option<&Json>, default: i64) -> Result<i64, RuleFailure> {
+    match v {
+        None => Ok(default),
+        Some(v) => py_int(v).ok_or(RuleFailure("threshold setting is not an integer")),
+    }
+}
+
+impl Rule for RepeatedCrashes {
+    const KIND: &'static str = "repeated_crashes";
+    const RUN_ERROR_OUTCOMES: &'static [&'static str] = &["crashed"];
+    type Params = Params;
+    type State = Streak;
+
+    fn params(cfg: &DiagConfig, _: i64) -> Params {
+        let raw = cfg
+            .get("failure_threshold")
+            .or(cfg.get("spawn_failure_threshold"));
+        Params {
+            failure_threshold: int_setting(raw, 3),
+            crash_threshold: int_setting(cfg.get("crash_threshold"), 2),
+        }
+    }
+
+    fn on_run(s: &mut Streak, run: &RunRow<'_>, _: &Params) {
+        match run.outcome_str() {
+            Some("crashed") => {
+                s.crashes += 1;
+                if !run.error.is_null() {
+                    s.last_error = run.error.clone();
+                }
+            }
+            Some("completed" | "reclaimed") => *s = Streak::default(),
+            _ => {}
+        }
+    }
+
+    fn evaluate(
+        task: &TaskRow,
+        s: &Streak,
+        p: &Params,
+        now: i64,
+    ) -> Result<Option<Diagnostic>, RuleFailure> {
+        if task.failure_exempt() {
+            return Ok(None);
+        }
+        let failure_threshold = p.failure_threshold.clone()?;
+        // `consecutive_failures or 0`: a falsy counter reads as 0.
+        let unified = if task.consecutive_failures.truthy() {
+            Num::from_value(&task.consecutive_failures)?.unwrap_or(Num::Int(0))
+        } else {
+            Num::Int(0)
+        };
+        if unified.ge(failure_threshold) {
+            return Ok(None);
+        }
+        let threshold = p.crash_threshold.clone()?;
+        if s.crashes < threshold {
+            return Ok(None);
+        }
+        let mut actions: Vec<_> = check_logs_action(&task.id).into_iter().collect();
+        actions.extend(generic_recovery_actions(task.status_is("running")));
+        let severity = if s.crashes >= threshold.saturating_mul(2) {
+            Severity::Critical
+        } else {
+            Severity::Error
+        };
+        let n = s.crashes;
+        let (title, detail) = match error_snippet(&s.last_error)? {
+            Some(snippet) => (
+                format!("Agent crashed {n}x: {}", title_line(&snippet)),
+                format!(
+                    "The last {n} runs ended with outcome=crashed. Full last error:\n\n{snippet}"
+                ),
+            ),
+            None => (
+                format!("Agent crashed {n}x (no error recorded)"),
+                format!(
+                    "The last {n} runs ended with outcome=crashed but no error text was captured. \
+                     Check the worker log for more."
+                ),
+            ),
+        };
+        let mut data = Map::new();
+        data.insert("consecutive_crashes".into(), n.into());
+        data.insert("last_error".into(), s.last_error.to_json());
+        Ok(Some(Diagnostic {
+            kind: Self::KIND,
+            severity,
+            title,
+            detail,
+            actions,
+            first_seen_at: now,
+            last_seen_at: now,
+            count: n.into(),
+            run_id: None,
+            data,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn streak(outcomes: &[(&str, Option<&str>)]) -> Streak {
+        let p = RepeatedCrashes::params(&DiagConfig::default(), 0);
+        let mut s = Streak::default();
+        for (o, e) in outcomes {
+            let (o, e) = (
+                Value::Text((*o).into()),
+                e.map_or(Value::Null, |e| Value::Text(e.into())),
+            );
+            RepeatedCrashes::on_run(
+                &mut s,
+                &RunRow {
+                    outcome: &o,
+                    error: &e,
+                },
+                &p,
+            );
+        }
+        s
+    }
+
+    fn eval(s: &Streak, counter: i64) -> Option<Diagnostic> {
+        let task = TaskRow {
+            id: Value::Text("t_9".into()),
+            status: Value::Text("ready".into()),
+            consecutive_failures: Value::Int(counter),
+            ..TaskRow::default()
+        };
+        RepeatedCrashes::evaluate(
+            &task,
+            s,
+            &RepeatedCrashes::params(&DiagConfig::default(), 0),
+            0,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn trailing_crashes_fire_and_keep_the_newest_error() {
+        let s = streak(&[
+            ("crashed", Some("old")),
+            ("timed_out", None),
+            ("crashed", Some("OOM")),
+            ("crashed", None),
+        ]);
+        let d = eval(&s, 0).unwrap();
+        assert_eq!(d.title, "Agent crashed 3x: OOM");
+    }
+
+    #[test]
+    fn a_completion_ends_the_streak() {
+        let s = streak(&[
+            ("crashed", None),
+            ("crashed", None),
+            ("completed", None),
+            ("crashed", None),
+        ]);
+        assert_eq!(eval(&s, 0), None);
+    }
+
+    #[test]
+    fn the_unified_rule_takes_over_at_the_failure_threshold() {
+        let s = streak(&[("crashed", None), ("crashed", None), ("crashed", None)]);
+        assert!(eval(&s, 2).is_some());
+        assert_eq!(eval(&s, 3), None);
+    }
+}

@@ -1,0 +1,265 @@
+//! `repeated_failures` — the unified failure counter is climbing.
+//!
+//! ## What it does
+//! Fires when `consecutive_failures` (read under either column name) reaches the failure
+//! threshold, whatever the failure mode: spawn failure, timeout or crash all count. The most
+//! recent run outcome among `spawn_failed`, `timed_out` and `crashed` names the failure in
+//! the title (`Agent timeout x3: <first line of the last error>`) and picks the action.
+//!
+//! ## Why is this bad?
+//! Before the counter was unified, only spawn failures were counted: a worker that spawned
+//! and then timed out or crashed went back to `ready` uncounted and was re-spawned forever.
+//! A climbing counter means each retry fails the same way and will keep failing until the
+//! circuit breaker (`failure_limit`) blocks the task.
+//!
+//! ## Severity and thresholds
+//! `error` at `failure_threshold` (default 3; follows `kanban.failure_limit` when that is
+//! configured and no diagnostics threshold is), `critical` at twice that. Done, archived and
+//! running tasks are exempt: a finished card's streak is history, and a running one is a
+//! fresh attempt.
+//!
+//! ## Suggested actions
+//! Spawn failures with a named profile: `hermes -p <profile> doctor` (and `auth`).
+//! Timeouts and crashes: `hermes kanban log <task>`. Always: reassign.
+
+use serde_json::{Map, Value as Json};
+
+use super::support::{error_snippet, generic_recovery_actions, py_str, title_line};
+use super::{Action, Diagnostic, Rule, RunRow, Severity, TaskRow};
+use crate::config::{DiagConfig, positive_int};
+use crate::value::{Num, RuleFailure};
+
+pub struct RepeatedFailures;
+
+/// Thresholds read once per run.
+pub struct Params {
+    threshold: i64,
+    failure_limit: i64,
+}
+
+/// The failure-flavoured outcome of a run, in the order the reference labels them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureOutcome {
+    SpawnFailed,
+    TimedOut,
+    Crashed,
+}
+
+impl FailureOutcome {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "spawn_failed" => Some(Self::SpawnFailed),
+            "timed_out" => Some(Self::TimedOut),
+            "crashed" => Some(Self::Crashed),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SpawnFailed => "spawn_failed",
+            Self::TimedOut => "timed_out",
+            Self::Crashed => "crashed",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::SpawnFailed => "spawn",
+            Self::TimedOut => "timeout",
+            Self::Crashed => "crash",
+        }
+    }
+}
+
+impl Rule for RepeatedFailures {
+    const KIND: &'static str = "repeated_failures";
+    type Params = Params;
+    /// The newest failure outcome among the task's runs (runs arrive in id order).
+    type State = Option<FailureOutcome>;
+
+    fn params(cfg: &DiagConfig, _: i64) -> Params {
+        let raw = cfg
+            .get("failure_threshold")
+            .or(cfg.get("spawn_failure_threshold"));
+        let threshold = positive_int(raw, 3);
+        Params {
+            threshold,
+            failure_limit: positive_int(cfg.get("failure_limit"), threshold),
+        }
+    }
+
+    fn on_run(state: &mut Self::State, run: &RunRow<'_>, _: &Params) {
+        if let Some(o) = run.outcome_str().and_then(FailureOutcome::parse) {
+            *state = Some(o);
+        }
+    }
+
+    fn evaluate(
+        task: &TaskRow,
+        state: &Self::State,
+        p: &Params,
+        now: i64,
+    ) -> Result<Option<Diagnostic>, RuleFailure> {
+        if task.failure_exempt() {
+            return Ok(None);
+        }
+        let Some(failures) = Num::from_value(&task.consecutive_failures)? else {
+            return Ok(None);
+        };
+        if !failures.ge(p.threshold) {
+            return Ok(None);
+        }
+        let last_err = &task.last_failure_error;
+        let outcome = *state;
+
+        let mut actions = Vec::new();
+        match outcome {
+            Some(FailureOutcome::SpawnFailed)
+                if task.assignee.truthy() && task.assignee.as_text() != Some("default") =>
+            {
+                let who = py_str(&task.assignee);
+                actions.push(
+                    Action::cli_hint(
+                        format!("Verify profile: hermes -p {who} doctor"),
+                        format!("hermes -p {who} doctor"),
+                    )
+                    .suggested(),
+                );
+                actions.push(Action::cli_hint(
+                    format!("Fix profile auth: hermes -p {who} auth"),
+                    format!("hermes -p {who} auth"),
+                ));
+            }
+            Some(FailureOutcome::TimedOut | FailureOutcome::Crashed) => {
+                actions.extend(super::support::check_logs_action(&task.id));
+            }
+            _ => {}
+        }
+        actions.extend(generic_recovery_actions(task.status_is("running")));
+
+        let severity = if failures.ge(p.threshold.saturating_mul(2)) {
+            Severity::Critical
+        } else {
+            Severity::Error
+        };
+        let label = outcome.map_or("failure", FailureOutcome::label);
+        let n = failures.display();
+        let (title, detail) = match error_snippet(last_err)? {
+            Some(snippet) => (
+                format!("Agent {label} x{n}: {}", title_line(&snippet)),
+                format!(
+                    "This task has failed {n} times in a row (most recent: {label}). Full last error:\n\n\
+                     {snippet}\n\nThe dispatcher circuit breaker is configured for {} consecutive \
+                     non-success attempts. Fix the root cause and reclaim or unblock the task to retry.",
+                    p.failure_limit
+                ),
+            ),
+            None => (
+                format!("Agent {label} x{n} (no error recorded)"),
+                format!(
+                    "This task has failed {n} times in a row (most recent: {label}) but no error text \
+                     was captured. Check the suggested command or the worker log."
+                ),
+            ),
+        };
+        let mut data = Map::new();
+        data.insert("consecutive_failures".into(), failures.to_json());
+        data.insert(
+            "most_recent_outcome".into(),
+            outcome.map_or(Json::Null, |o| o.as_str().into()),
+        );
+        data.insert("last_error".into(), last_err.to_json());
+        data.insert("failure_threshold".into(), p.threshold.into());
+        data.insert("failure_limit".into(), p.failure_limit.into());
+        Ok(Some(Diagnostic {
+            kind: Self::KIND,
+            severity,
+            title,
+            detail,
+            actions,
+            first_seen_at: now,
+            last_seen_at: now,
+            count: failures.to_json(),
+            run_id: None,
+            data,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Value;
+
+    fn task(status: &str, failures: i64, err: Option<&str>, assignee: &str) -> TaskRow {
+        TaskRow {
+            id: Value::Text("t_1".into()),
+            status: Value::Text(status.into()),
+            assignee: Value::Text(assignee.into()),
+            consecutive_failures: Value::Int(failures),
+            last_failure_error: err.map_or(Value::Null, |e| Value::Text(e.into())),
+            ..TaskRow::default()
+        }
+    }
+
+    fn params() -> Params {
+        RepeatedFailures::params(&DiagConfig::default(), 0)
+    }
+
+    #[test]
+    fn timeouts_are_named_and_point_at_the_logs() {
+        let d = RepeatedFailures::evaluate(
+            &task("ready", 3, Some("  worker timed out\nafter 600s"), "coder"),
+            &Some(FailureOutcome::TimedOut),
+            &params(),
+            100,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(d.title, "Agent timeout x3: worker timed out");
+        assert_eq!(d.actions[0].label, "Check logs: hermes kanban log t_1");
+        assert_eq!(d.severity, Severity::Error);
+        assert_eq!(d.data["failure_limit"], 5);
+    }
+
+    #[test]
+    fn one_below_the_threshold_is_silent() {
+        assert_eq!(
+            RepeatedFailures::evaluate(&task("ready", 2, None, "x"), &None, &params(), 0),
+            Ok(None)
+        );
+    }
+
+    #[test]
+    fn spawn_failures_suggest_the_profile_doctor_and_go_critical_at_twice() {
+        let d = RepeatedFailures::evaluate(
+            &task("blocked", 6, None, "coder"),
+            &Some(FailureOutcome::SpawnFailed),
+            &params(),
+            0,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(d.title, "Agent spawn x6 (no error recorded)");
+        assert_eq!(d.actions[0].label, "Verify profile: hermes -p coder doctor");
+        assert_eq!(d.severity, Severity::Critical);
+    }
+
+    #[test]
+    fn finished_and_running_tasks_are_exempt() {
+        for s in ["done", "archived", "running"] {
+            assert_eq!(
+                RepeatedFailures::evaluate(&task(s, 9, None, "x"), &None, &params(), 0),
+                Ok(None)
+            );
+        }
+    }
+
+    #[test]
+    fn a_text_counter_fails_like_python_comparison() {
+        let mut t = task("ready", 0, None, "x");
+        t.consecutive_failures = Value::Text("3".into());
+        assert!(RepeatedFailures::evaluate(&t, &None, &params(), 0).is_err());
+    }
+}

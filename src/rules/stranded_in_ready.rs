@@ -1,0 +1,189 @@
+//! `stranded_in_ready` — a ready task that no worker ever claims.
+//!
+//! ## What it does
+//! For unclaimed `ready` tasks with an assignee, finds when the task last became ready (the
+//! newest `created`, `promoted`, `reclaimed` or `unblocked` event, else the task's
+//! `created_at`) and fires once that is `stranded_threshold_seconds` ago.
+//!
+//! ## Why is this bad?
+//! It catches every "waiting for a worker that never comes" case without knowing why: a
+//! misspelt assignee, a deleted profile, an external worker pool that is down, a dispatcher
+//! pointed at another board. The dispatcher skips such tasks correctly, so nothing else
+//! surfaces them. Unassigned tasks are left to the dispatcher's own signal.
+//!
+//! ## Severity and thresholds
+//! From `stranded_threshold_seconds` (default 1800): `warning`; from twice that `error`;
+//! from six times `critical`. The age reads `2.2h` (one decimal, ties to even) from an hour
+//! on, whole minutes below.
+//!
+//! ## Suggested actions
+//! Reassign to a different worker; check the dispatcher.
+
+use serde_json::Map;
+
+use super::{Action, Diagnostic, EventRow, Rule, Severity, TaskRow};
+use crate::config::{DiagConfig, py_float};
+use crate::python::{float_to_int, fmt_1f, str_repr, strip};
+use crate::value::{RuleFailure, Value};
+
+pub struct StrandedInReady;
+
+#[derive(Debug, Default)]
+pub struct State {
+    last_ready: i64,
+    failure: bool,
+}
+
+const READY_TRANSITIONS: [&str; 4] = ["created", "promoted", "reclaimed", "unblocked"];
+
+impl Rule for StrandedInReady {
+    const KIND: &'static str = "stranded_in_ready";
+    type Params = Result<f64, RuleFailure>;
+    type State = State;
+
+    fn params(cfg: &DiagConfig, _: i64) -> Self::Params {
+        match cfg.get("stranded_threshold_seconds") {
+            None => Ok(1800.0),
+            Some(v) => py_float(v).ok_or(RuleFailure("stranded_threshold_seconds is not a number")),
+        }
+    }
+
+    fn on_event(s: &mut State, ev: &EventRow<'_>, _: &Self::Params) {
+        if READY_TRANSITIONS.iter().any(|k| ev.kind_is(k)) {
+            match ev.ts() {
+                Ok(t) => s.last_ready = s.last_ready.max(t),
+                Err(_) => s.failure = true,
+            }
+        }
+    }
+
+    fn evaluate(
+        task: &TaskRow,
+        s: &State,
+        threshold: &Self::Params,
+        now: i64,
+    ) -> Result<Option<Diagnostic>, RuleFailure> {
+        let threshold = threshold.clone()?;
+        if !task.status_is("ready") || task.claim_lock.truthy() {
+            return Ok(None);
+        }
+        let assignee = match &task.assignee {
+            v if !v.truthy() => return Ok(None),
+            Value::Text(a) => a.as_str(),
+            _ => return Err(RuleFailure("assignee is not text")),
+        };
+        if strip(assignee).is_empty() {
+            return Ok(None);
+        }
+        if s.failure {
+            return Err(RuleFailure("unreadable event timestamp"));
+        }
+        let since = if s.last_ready == 0 {
+            task.created_at.int_or_zero()?
+        } else {
+            s.last_ready
+        };
+        if since == 0 {
+            return Ok(None);
+        }
+        let age = now - since;
+        let agef = age as f64;
+        if agef < threshold {
+            return Ok(None);
+        }
+        let age_str = if age >= 3600 {
+            format!("{}h", fmt_1f(agef / 3600.0))
+        } else {
+            format!("{}m", float_to_int(agef / 60.0).unwrap_or(0))
+        };
+        let severity = if agef >= threshold * 6.0 {
+            Severity::Critical
+        } else if agef >= threshold * 2.0 {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
+        let threshold_int = float_to_int(threshold).ok_or(RuleFailure("threshold out of range"))?;
+        let actions = vec![
+            Action::new("reassign", "Reassign to a different worker")
+                .payload("current_assignee", assignee),
+            Action::cli_hint("Check dispatcher status", "hermes kanban diagnostics"),
+        ];
+        let mut data = Map::new();
+        data.insert("ready_since".into(), since.into());
+        data.insert("age_seconds".into(), age.into());
+        data.insert("assignee".into(), assignee.into());
+        data.insert("threshold_seconds".into(), threshold_int.into());
+        Ok(Some(Diagnostic {
+            kind: Self::KIND,
+            severity,
+            title: format!("Ready for {age_str} with no worker"),
+            detail: format!(
+                "This task has been ready for {age_str} but nothing has claimed it. Common causes: \
+                 assignee {} is misspelled, the profile was deleted, or the external worker pool for this \
+                 lane is down. Confirm the assignee is correct and that a worker is actually polling for it.",
+                str_repr(assignee)
+            ),
+            actions,
+            first_seen_at: since,
+            last_seen_at: since,
+            count: 1.into(),
+            run_id: None,
+            data,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(assignee: &str, created_at: i64) -> TaskRow {
+        TaskRow {
+            status: Value::Text("ready".into()),
+            assignee: Value::Text(assignee.into()),
+            created_at: Value::Int(created_at),
+            ..TaskRow::default()
+        }
+    }
+
+    fn eval(t: &TaskRow, now: i64) -> Option<Diagnostic> {
+        let p = StrandedInReady::params(&DiagConfig::default(), now);
+        StrandedInReady::evaluate(t, &State::default(), &p, now).unwrap()
+    }
+
+    #[test]
+    fn fires_from_the_threshold_on_falling_back_to_created_at() {
+        assert!(eval(&task("coder", 1000), 1000 + 1799).is_none());
+        let d = eval(&task("coder", 1000), 1000 + 1800).unwrap();
+        assert_eq!(d.title, "Ready for 30m with no worker");
+        assert_eq!(d.severity, Severity::Warning);
+    }
+
+    #[test]
+    fn severity_escalates_and_hours_tie_to_even() {
+        let d = eval(&task("coder", 1000), 1000 + 8100).unwrap();
+        assert_eq!(d.title, "Ready for 2.2h with no worker");
+        assert_eq!(d.severity, Severity::Error);
+        assert_eq!(
+            eval(&task("coder", 1000), 1000 + 6 * 1800)
+                .unwrap()
+                .severity,
+            Severity::Critical
+        );
+    }
+
+    #[test]
+    fn unassigned_or_claimed_tasks_are_left_alone() {
+        assert!(eval(&task("   ", 1000), 99_999).is_none());
+        let mut t = task("coder", 1000);
+        t.claim_lock = Value::Text("host:1".into());
+        assert!(eval(&t, 99_999).is_none());
+    }
+
+    #[test]
+    fn the_detail_quotes_the_assignee_like_python_repr() {
+        let d = eval(&task("o'neil", 1000), 99_999).unwrap();
+        assert!(d.detail.contains("assignee \"o'neil\" is misspelled"));
+    }
+}

@@ -1,0 +1,164 @@
+//! `stuck_in_blocked` — a blocked task nobody has answered.
+//!
+//! ## What it does
+//! For tasks in `blocked`, takes the newest `blocked` event and fires when it is at least
+//! `blocked_stale_hours` old and no `commented` or `unblocked` event came after it.
+//!
+//! ## Why is this bad?
+//! Blocked tasks wait for a human. One that sits without a comment or an unblock is work
+//! the board has silently stopped doing.
+//!
+//! ## Severity and thresholds
+//! Always `warning`, from `blocked_stale_hours` (default 24) on; `age_hours` is rounded to
+//! one decimal the way Python's `round()` does (ties to even on the exact value).
+//!
+//! ## Suggested actions
+//! Add a comment or unblock the task.
+
+use serde_json::{Map, Value as Json};
+
+use super::{Action, Diagnostic, EventRow, Rule, Severity, TaskRow};
+use crate::config::{DiagConfig, py_float};
+use crate::python::{float_to_int, round1};
+use crate::value::RuleFailure;
+
+pub struct StuckInBlocked;
+
+/// What the rule remembers of a task's events.
+#[derive(Debug, Default)]
+pub struct State {
+    /// Newest `blocked` timestamp (0 when none).
+    last_blocked: i64,
+    blocked_failure: bool,
+    /// Newest `commented`/`unblocked` timestamp before the first unreadable one: the
+    /// reference scans these in order and raises at an unreadable timestamp unless an
+    /// earlier event already answered the block.
+    answered_max: Option<i64>,
+    answer_failure: bool,
+}
+
+impl Rule for StuckInBlocked {
+    const KIND: &'static str = "stuck_in_blocked";
+    type Params = Result<f64, RuleFailure>;
+    type State = State;
+
+    fn params(cfg: &DiagConfig, _: i64) -> Self::Params {
+        match cfg.get("blocked_stale_hours") {
+            None => Ok(24.0),
+            Some(v) => py_float(v).ok_or(RuleFailure("blocked_stale_hours is not a number")),
+        }
+    }
+
+    fn on_event(s: &mut State, ev: &EventRow<'_>, _: &Self::Params) {
+        if ev.kind_is("blocked") {
+            match ev.ts() {
+                Ok(t) => s.last_blocked = s.last_blocked.max(t),
+                Err(_) => s.blocked_failure = true,
+            }
+        } else if (ev.kind_is("commented") || ev.kind_is("unblocked")) && !s.answer_failure {
+            match ev.ts() {
+                Ok(t) => s.answered_max = Some(s.answered_max.map_or(t, |m| m.max(t))),
+                Err(_) => s.answer_failure = true,
+            }
+        }
+    }
+
+    fn evaluate(
+        task: &TaskRow,
+        s: &State,
+        hours: &Self::Params,
+        now: i64,
+    ) -> Result<Option<Diagnostic>, RuleFailure> {
+        let hours = hours.clone()?;
+        if !task.status_is("blocked") {
+            return Ok(None);
+        }
+        if s.blocked_failure {
+            return Err(RuleFailure("unreadable blocked event timestamp"));
+        }
+        if s.last_blocked == 0 {
+            return Ok(None);
+        }
+        let age_hours = (now - s.last_blocked) as f64 / 3600.0;
+        if age_hours < hours {
+            return Ok(None);
+        }
+        if s.answered_max.is_some_and(|t| t > s.last_blocked) {
+            return Ok(None);
+        }
+        if s.answer_failure {
+            return Err(RuleFailure("unreadable comment event timestamp"));
+        }
+        let whole = float_to_int(age_hours).ok_or(RuleFailure("age out of range"))?;
+        let mut data = Map::new();
+        data.insert("blocked_at".into(), s.last_blocked.into());
+        data.insert(
+            "age_hours".into(),
+            serde_json::Number::from_f64(round1(age_hours)).map_or(Json::Null, Json::Number),
+        );
+        Ok(Some(Diagnostic {
+            kind: Self::KIND,
+            severity: Severity::Warning,
+            title: format!("Task has been blocked for {whole}h"),
+            detail: format!(
+                "This task transitioned to blocked {whole}h ago and has had no comments or unblock \
+                 attempts since. Blocked tasks are waiting for human input — check the block reason and \
+                 either unblock with feedback or answer with a comment."
+            ),
+            actions: vec![Action::new("comment", "Add a comment / unblock the task").suggested()],
+            first_seen_at: s.last_blocked,
+            last_seen_at: s.last_blocked,
+            count: 1.into(),
+            run_id: None,
+            data,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::PayloadMode;
+    use crate::value::Value;
+
+    const H: i64 = 3600;
+
+    fn run(events: &[(&str, i64)], now: i64) -> Option<Diagnostic> {
+        let p = StuckInBlocked::params(&DiagConfig::default(), now);
+        let mut s = State::default();
+        for (k, t) in events {
+            let (k, t, n) = (Value::Text((*k).into()), Value::Int(*t), Value::Null);
+            let ev = EventRow {
+                kind: &k,
+                created_at: &t,
+                payload: &n,
+                mode: PayloadMode::Fleet,
+            };
+            StuckInBlocked::on_event(&mut s, &ev, &p);
+        }
+        let task = TaskRow {
+            status: Value::Text("blocked".into()),
+            ..TaskRow::default()
+        };
+        StuckInBlocked::evaluate(&task, &s, &p, now).unwrap()
+    }
+
+    #[test]
+    fn fires_at_exactly_the_threshold_but_not_a_second_before() {
+        assert!(run(&[("blocked", 1000)], 1000 + 24 * H).is_some());
+        assert!(run(&[("blocked", 1000)], 1000 + 24 * H - 1).is_none());
+    }
+
+    #[test]
+    fn a_later_comment_answers_the_block() {
+        assert!(run(&[("blocked", 1000), ("commented", 1001)], 1000 + 48 * H).is_none());
+        assert!(run(&[("commented", 999), ("blocked", 1000)], 1000 + 48 * H).is_some());
+    }
+
+    #[test]
+    fn age_rounds_half_to_even() {
+        let d = run(&[("blocked", 1000)], 1000 + 24 * H + 900).unwrap();
+        assert_eq!(d.data["age_hours"], serde_json::json!(24.2));
+        assert_eq!(d.title, "Task has been blocked for 24h");
+    }
+}

@@ -1,0 +1,267 @@
+//! `triage_aux_unavailable` — a task in triage that no auxiliary model can move out.
+//!
+//! ## What it does
+//! For tasks in `triage`, inspects the configuration: with `kanban.auto_decompose` on (the
+//! default) the dispatcher needs `auxiliary.kanban_decomposer`, otherwise
+//! `hermes kanban specify` needs `auxiliary.triage_specifier`. A slot left at
+//! `provider: auto` falls back to the main model. The rule fires when the needed slot was
+//! not set explicitly and no main model is configured either.
+//!
+//! ## Why is this bad?
+//! The task can never leave triage: every dispatcher tick skips it silently.
+//!
+//! ## Severity and thresholds
+//! Always `warning`. Without any configuration context (no `kanban`, `auxiliary` or `model`
+//! section) the rule stays silent rather than guess.
+//!
+//! ## Suggested actions
+//! Configure the slot (suggested), or its fallback, or specify the task by hand.
+
+use serde_json::{Map, Value as Json};
+
+use super::support::py_str as cell_str;
+use super::{Action, Diagnostic, Rule, Severity, TaskRow};
+use crate::config::{DiagConfig, py_str, py_truthy};
+use crate::python::strip;
+use crate::value::RuleFailure;
+
+pub struct TriageAuxUnavailable;
+
+/// What the configuration says about triage helpers; `None` when there is no context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuxStatus {
+    pub auto_decompose: bool,
+    pub decomposer_explicit: bool,
+    pub specifier_explicit: bool,
+    pub main_model_visible: bool,
+}
+
+fn text_of(v: Option<&Json>) -> String {
+    match v {
+        Some(v) if py_truthy(v) => py_str(v),
+        _ => String::new(),
+    }
+}
+
+/// A slot is explicit when its provider is set to something other than `auto`, or it
+/// carries a model, base URL or API key.
+fn slot_explicit(slot: Option<&Json>) -> bool {
+    let Some(Json::Object(slot)) = slot else {
+        return false;
+    };
+    let provider = strip(&text_of(slot.get("provider"))).to_lowercase();
+    if !provider.is_empty() && provider != "auto" {
+        return true;
+    }
+    ["model", "base_url", "api_key"]
+        .iter()
+        .any(|k| !strip(&text_of(slot.get(*k))).is_empty())
+}
+
+fn main_model_visible(cfg: &Map<String, Json>) -> bool {
+    match cfg.get("model") {
+        Some(Json::Object(m)) => {
+            let provider = text_of(m.get("provider"));
+            let name = ["default", "model", "name"]
+                .iter()
+                .map(|k| m.get(*k))
+                .find(|v| v.is_some_and(py_truthy))
+                .flatten();
+            !strip(&provider).is_empty() && !strip(&text_of(name)).is_empty()
+        }
+        other => !strip(&text_of(other)).is_empty(),
+    }
+}
+
+fn bool_of(m: &Map<String, Json>, key: &str) -> bool {
+    m.get(key).is_some_and(py_truthy)
+}
+
+/// Read the triage helper status from the configuration.
+pub fn aux_status(cfg: &Map<String, Json>) -> Option<AuxStatus> {
+    if let Some(Json::Object(explicit)) = cfg.get("triage_aux_status") {
+        return Some(AuxStatus {
+            auto_decompose: bool_of(explicit, "auto_decompose"),
+            decomposer_explicit: bool_of(explicit, "decomposer_explicit"),
+            specifier_explicit: bool_of(explicit, "specifier_explicit"),
+            main_model_visible: bool_of(explicit, "main_model_visible"),
+        });
+    }
+    let aux = match cfg.get("auxiliary") {
+        Some(Json::Object(a)) => Some(a),
+        _ => None,
+    };
+    let empty = Map::new();
+    let kanban = match cfg.get("kanban") {
+        Some(Json::Object(k)) => k,
+        _ => &empty,
+    };
+    if aux.is_none() && kanban.is_empty() && !cfg.contains_key("model") {
+        return None;
+    }
+    Some(AuxStatus {
+        auto_decompose: kanban.get("auto_decompose").is_none_or(py_truthy),
+        decomposer_explicit: aux.is_some_and(|a| slot_explicit(a.get("kanban_decomposer"))),
+        specifier_explicit: aux.is_some_and(|a| slot_explicit(a.get("triage_specifier"))),
+        main_model_visible: main_model_visible(cfg),
+    })
+}
+
+impl Rule for TriageAuxUnavailable {
+    const KIND: &'static str = "triage_aux_unavailable";
+    type Params = Option<AuxStatus>;
+    type State = ();
+
+    fn params(cfg: &DiagConfig, _: i64) -> Option<AuxStatus> {
+        aux_status(cfg.map())
+    }
+
+    fn evaluate(
+        task: &TaskRow,
+        _: &(),
+        status: &Option<AuxStatus>,
+        now: i64,
+    ) -> Result<Option<Diagnostic>, RuleFailure> {
+        if !task.status_is("triage") {
+            return Ok(None);
+        }
+        let Some(s) = status else {
+            return Ok(None);
+        };
+        const DECOMPOSER: &str = "auxiliary.kanban_decomposer";
+        const SPECIFIER: &str = "auxiliary.triage_specifier";
+        let (primary, primary_explicit, fallback, fallback_explicit, desc, path) = if s
+            .auto_decompose
+        {
+            (
+                DECOMPOSER,
+                s.decomposer_explicit,
+                SPECIFIER,
+                s.specifier_explicit,
+                "decomposer",
+                "Auto-decompose is on, so the dispatcher needs auxiliary.kanban_decomposer (with \
+                 auxiliary.triage_specifier as a fallback for non-fan-out tasks).",
+            )
+        } else {
+            (
+                SPECIFIER,
+                s.specifier_explicit,
+                DECOMPOSER,
+                s.decomposer_explicit,
+                "specifier",
+                "Auto-decompose is off, so triage tasks need `hermes kanban specify`, which uses \
+                 auxiliary.triage_specifier.",
+            )
+        };
+        if primary_explicit || s.main_model_visible {
+            return Ok(None);
+        }
+        let (task_id_json, task_id) = if task.id.truthy() {
+            (task.id.to_json(), cell_str(&task.id))
+        } else {
+            (Json::String("<task_id>".into()), "<task_id>".to_string())
+        };
+        let mut actions = vec![
+            Action::cli_hint(
+                format!("Configure {primary}"),
+                format!("hermes config set {primary}.provider auto"),
+            )
+            .suggested(),
+        ];
+        if !fallback_explicit {
+            actions.push(Action::cli_hint(
+                format!("Or configure fallback {fallback}"),
+                format!("hermes config set {fallback}.provider auto"),
+            ));
+        }
+        if !s.auto_decompose {
+            actions.push(Action::cli_hint(
+                format!("Specify manually: hermes kanban specify {task_id}"),
+                format!("hermes kanban specify {task_id}"),
+            ));
+        }
+        let mut data = Map::new();
+        data.insert("task_id".into(), task_id_json);
+        data.insert("auto_decompose".into(), s.auto_decompose.into());
+        data.insert("primary_slot".into(), primary.into());
+        data.insert("main_model_visible".into(), s.main_model_visible.into());
+        Ok(Some(Diagnostic {
+            kind: Self::KIND,
+            severity: Severity::Warning,
+            title: format!("Triage {desc} has no usable model"),
+            detail: format!(
+                "This task is still in triage and no working auxiliary model is visible to the \
+                 dispatcher. {path} The default slot uses `provider: auto` which falls back to the main \
+                 model, but no main model is configured either. Configure the slot directly or set a \
+                 main model so the auto fallback can take over."
+            ),
+            actions,
+            first_seen_at: now,
+            last_seen_at: now,
+            count: 1.into(),
+            run_id: None,
+            data,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Value;
+
+    fn status(yaml: &str) -> Option<AuxStatus> {
+        aux_status(DiagConfig::from_runtime(&serde_norway::from_str(yaml).unwrap(), None).map())
+    }
+
+    fn triage() -> TaskRow {
+        TaskRow {
+            id: Value::Text("t_1".into()),
+            status: Value::Text("triage".into()),
+            ..TaskRow::default()
+        }
+    }
+
+    #[test]
+    fn silent_without_configuration_context() {
+        assert_eq!(status("{}"), None);
+    }
+
+    #[test]
+    fn fires_when_no_slot_and_no_main_model() {
+        let s = status("model: ''\n");
+        let d = TriageAuxUnavailable::evaluate(&triage(), &(), &s, 7)
+            .unwrap()
+            .unwrap();
+        assert_eq!(d.title, "Triage decomposer has no usable model");
+        assert_eq!(d.actions.len(), 2);
+    }
+
+    #[test]
+    fn a_main_model_or_explicit_slot_silences_it() {
+        for yaml in [
+            "model: gpt-5\n",
+            "model: {provider: openai, default: gpt-5}\n",
+            "auxiliary: {kanban_decomposer: {provider: openrouter}}\n",
+        ] {
+            assert_eq!(
+                TriageAuxUnavailable::evaluate(&triage(), &(), &status(yaml), 7),
+                Ok(None),
+                "{yaml}"
+            );
+        }
+    }
+
+    #[test]
+    fn manual_specify_is_offered_when_auto_decompose_is_off() {
+        let s = status("kanban: {auto_decompose: false}\n");
+        let d = TriageAuxUnavailable::evaluate(&triage(), &(), &s, 7)
+            .unwrap()
+            .unwrap();
+        assert_eq!(d.title, "Triage specifier has no usable model");
+        assert_eq!(
+            d.actions.last().unwrap().label,
+            "Specify manually: hermes kanban specify t_1"
+        );
+    }
+}
