@@ -32,7 +32,7 @@ pub enum Access {
 }
 
 /// `file:` URI for a path, escaping the characters a URI gives meaning to.
-fn file_uri(path: &Path, read_only: bool) -> String {
+fn file_uri(path: &Path, read_only: bool, immutable: bool) -> String {
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let mut uri = String::from("file:");
     for c in abs.to_string_lossy().chars() {
@@ -45,6 +45,9 @@ fn file_uri(path: &Path, read_only: bool) -> String {
     }
     if read_only {
         uri.push_str("?mode=ro");
+    }
+    if immutable {
+        uri.push_str("&immutable=1");
     }
     uri
 }
@@ -60,7 +63,20 @@ impl Board {
             Access::ReadOnly => base | OpenFlags::SQLITE_OPEN_READ_ONLY,
             Access::ReadWrite => base | OpenFlags::SQLITE_OPEN_READ_WRITE,
         };
-        let conn = Connection::open_with_flags(file_uri(path, access == Access::ReadOnly), flags)
+        // A read-only connection to a WAL board creates `-wal` and `-shm` files and cannot
+        // remove them. When neither exists, no process has the board open (SQLite removes
+        // them when the last connection closes) and the main file holds everything, so it
+        // is read as immutable and no file appears beside it.
+        let sidecar = |ext: &str| {
+            let mut p = path.as_os_str().to_owned();
+            p.push(ext);
+            Path::new(&p).exists()
+        };
+        let immutable = access == Access::ReadOnly
+            && header.journal == Journal::Wal
+            && !sidecar("-wal")
+            && !sidecar("-shm");
+        let conn = Connection::open_with_flags(file_uri(path, access == Access::ReadOnly, immutable), flags)
             .map_err(|e| Error::sqlite(path, e))?;
         conn.busy_timeout(wait)
             .map_err(|e| Error::sqlite(path, e))?;

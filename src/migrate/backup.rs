@@ -1,13 +1,12 @@
 //! Backups beside the board, named by UTC time and content hash, never overwritten and
 //! never duplicated (Hermes #32593 left 88,500 backup files from one loop).
 //!
-//! The copy is made with SQLite's online backup API through the connection that holds the
-//! write lock, so it is the exact state the migration starts from, WAL content included.
+//! The copy is taken while the migration holds the write lock, so it is exactly the state
+//! the migration starts from.
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rusqlite::{Connection, MAIN_DB, OpenFlags};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
@@ -67,40 +66,31 @@ fn backup_err(path: &Path, e: impl std::error::Error + Send + Sync + 'static) ->
     }
 }
 
-/// Copy the database behind `conn` to `dest`, which must not exist yet.
-fn copy_to(conn: &Connection, dest: &Path) -> Result<()> {
+/// Copy the board to `dest`, which must not exist yet, through a separate read-only
+/// connection: the migrating connection holds the write lock, which still lets readers
+/// in (RESERVED in rollback mode, always under WAL), so the copy is exactly the state the
+/// migration starts from, WAL content included. `VACUUM INTO` writes one compact file.
+fn copy_to(board: &Path, dest: &Path) -> Result<()> {
     if dest.exists() {
         return Err(backup_err(
             dest,
-            std::io::Error::new(
-                std::io::ErrorKind::AlreadyExists,
-                "file exists; refusing to overwrite",
-            ),
+            std::io::Error::new(std::io::ErrorKind::AlreadyExists, "file exists; refusing to overwrite"),
         ));
     }
-    let mut out = Connection::open_with_flags(
-        dest,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
-    )
-    .map_err(|e| backup_err(dest, e))?;
-    {
-        let b = rusqlite::backup::Backup::new_with_names(conn, MAIN_DB, &mut out, MAIN_DB)
-            .map_err(|e| backup_err(dest, e))?;
-        b.run_to_completion(1024, std::time::Duration::ZERO, None)
-            .map_err(|e| backup_err(dest, e))?;
-    }
-    // A backup of a WAL board is itself WAL; make it a single self-contained file.
-    out.execute_batch("PRAGMA journal_mode=DELETE")
+    let reader = crate::board::Board::open(board, crate::board::Access::ReadOnly, std::time::Duration::from_secs(5))?;
+    let target = dest.to_string_lossy().into_owned();
+    reader
+        .conn
+        .execute("VACUUM INTO ?1", [&target])
         .map_err(|e| backup_err(dest, e))?;
-    out.close().map_err(|(_, e)| backup_err(dest, e))?;
     Ok(())
 }
 
 /// Back up to `explicit`, or beside `board` as `<name>.<UTC stamp>-<hash8>.bak`, reusing an
 /// existing backup with the same content hash.
-pub fn make(conn: &Connection, board: &Path, explicit: Option<&Path>) -> Result<Backup> {
+pub fn make(board: &Path, explicit: Option<&Path>) -> Result<Backup> {
     if let Some(dest) = explicit {
-        copy_to(conn, dest)?;
+        copy_to(board, dest)?;
         let sha256 = sha256_file(dest).map_err(|e| backup_err(dest, e))?;
         return Ok(Backup {
             path: dest.to_path_buf(),
@@ -108,10 +98,9 @@ pub fn make(conn: &Connection, board: &Path, explicit: Option<&Path>) -> Result<
             reused: false,
         });
     }
-    let dir = board
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    // A bare file name backs up beside it, named as plainly as the board was.
+    let dir = board.parent().unwrap_or(Path::new(""));
+    let listing_dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
     let name = board
         .file_name()
         .map_or_else(|| "kanban.db".into(), |n| n.to_string_lossy().into_owned());
@@ -120,14 +109,14 @@ pub fn make(conn: &Connection, board: &Path, explicit: Option<&Path>) -> Result<
         .map_or(0, |d| d.as_secs() as i64);
     let tmp = dir.join(format!(".{name}.{}.backup-tmp", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
-    copy_to(conn, &tmp)?;
+    copy_to(board, &tmp)?;
     let result = (|| {
         let sha256 = sha256_file(&tmp).map_err(|e| backup_err(&tmp, e))?;
         let short = &sha256[..8];
         // An identical backup already beside the board: keep it, write no second one.
         let suffix = format!("-{short}.bak");
         let prefix = format!("{name}.");
-        if let Ok(entries) = std::fs::read_dir(dir) {
+        if let Ok(entries) = std::fs::read_dir(listing_dir) {
             for e in entries.flatten() {
                 let n = e.file_name().to_string_lossy().into_owned();
                 if n.starts_with(&prefix)

@@ -199,8 +199,8 @@ fn apply_locked(
     let before = verify::figures(&board.conn, &snap).map_err(&err)?;
     report.backup = match &opts.backup {
         BackupChoice::None => None,
-        BackupChoice::Beside => Some(backup::make(&board.conn, &board.path, None)?),
-        BackupChoice::At(p) => Some(backup::make(&board.conn, &board.path, Some(p))?),
+        BackupChoice::Beside => Some(backup::make(&board.path, None)?),
+        BackupChoice::At(p) => Some(backup::make(&board.path, Some(p))?),
     };
 
     for sr in &mut report.steps {

@@ -53,7 +53,13 @@ pub fn render(out: &mut impl Write, style: &Style, r: &Report, check: bool) -> i
         ]);
     }
     writeln!(out, "{table}")?;
-    for s in &r.steps {
+    for (i, s) in r.steps.iter().enumerate() {
+        if let Some(note) = &s.step.note {
+            writeln!(out, "{} {note}", style.dim(&format!("{}:", i + 1)))?;
+        }
+        if let (Some(f), StepStatus::Planned) = (&s.step.fallback, s.status) {
+            writeln!(out, "{}   if SQLite refuses the rename: {}", style.dim(" "), f.join("; "))?;
+        }
         if let Some(why) = &s.refused {
             writeln!(
                 out,

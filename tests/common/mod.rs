@@ -1,0 +1,83 @@
+//! Helpers shared by the CLI tests: fixture copies, the binary, hashes, and insta settings.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use sha2::{Digest, Sha256};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    root().join("fixtures").join(rel)
+}
+
+/// Copy a fixture into a fresh temp dir; the dir lives as long as the returned guard.
+pub fn copy_fixture(rel: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let src = fixture(rel);
+    let dst = dir.path().join(src.file_name().unwrap());
+    std::fs::copy(&src, &dst).unwrap();
+    (dir, dst)
+}
+
+/// The binary, isolated from the developer's own Hermes home and board.
+pub fn cmd() -> Command {
+    let mut c = Command::cargo_bin("kanban-doctor").unwrap();
+    let home = std::env::temp_dir().join("kanban-doctor-test-empty-home");
+    std::fs::create_dir_all(&home).unwrap();
+    c.env("HERMES_HOME", &home)
+        .env_remove("HERMES_KANBAN_DB")
+        .env_remove("HERMES_KANBAN_HOME")
+        .env_remove("HERMES_KANBAN_BOARD")
+        .env("NO_COLOR", "1");
+    c
+}
+
+pub fn sha256(path: &Path) -> String {
+    let bytes = std::fs::read(path).unwrap();
+    Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Every task's (id, counter, error) as a reader of either schema sees it.
+pub fn task_values(path: &Path) -> Vec<(String, Option<i64>, Option<String>)> {
+    let conn = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let cols: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('tasks')")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let has = |c: &str| cols.iter().any(|x| x == c);
+    let pick = |new: &str, old: &str, none: &str| match (has(new), has(old)) {
+        (true, true) => format!("COALESCE({new}, {old})"),
+        (true, false) => new.to_string(),
+        (false, true) => old.to_string(),
+        _ => none.to_string(),
+    };
+    let sql = format!(
+        "SELECT id, {}, {} FROM tasks ORDER BY id",
+        pick("consecutive_failures", "spawn_failures", "0"),
+        pick("last_failure_error", "last_spawn_error", "NULL")
+    );
+    conn.prepare(&sql)
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// insta settings: snapshots in the top-level `snapshots/`, temp paths and clocks hidden.
+pub fn insta_settings() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path(root().join("snapshots"));
+    s.set_prepend_module_to_snapshot(false);
+    s.add_filter(r"/tmp/\.tmp[A-Za-z0-9]+/", "[TMP]/");
+    s.add_filter(r"\d{8}T\d{6}Z-[0-9a-f]{8}", "[STAMP]-[HASH]");
+    s.add_filter(r#""sha256": "[0-9a-f]{64}""#, r#""sha256": "[SHA256]""#);
+    s
+}
