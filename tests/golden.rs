@@ -16,12 +16,21 @@ struct Case {
 #[test]
 fn json_output_equals_the_reference_for_every_golden_case() {
     let dir = fixture("golden/cases");
-    let mut cases: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut cases: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     cases.sort();
-    assert!(cases.len() >= 30, "expected at least 30 golden cases, found {}", cases.len());
+    assert!(
+        cases.len() >= 30,
+        "expected at least 30 golden cases, found {}",
+        cases.len()
+    );
     let mut failures = Vec::new();
     for case in &cases {
-        let meta: Case = serde_json::from_str(&std::fs::read_to_string(case.join("case.json")).unwrap()).unwrap();
+        let meta: Case =
+            serde_json::from_str(&std::fs::read_to_string(case.join("case.json")).unwrap())
+                .unwrap();
         let (_tmp, board) = {
             // Work on a copy: diagnose must not write, and this proves it below.
             let tmp = tempfile::tempdir().unwrap();
@@ -31,7 +40,8 @@ fn json_output_equals_the_reference_for_every_golden_case() {
         };
         let hash = sha256(&board);
         let mut c = cmd();
-        c.args(["diagnose", "--json", "--now", &meta.now.to_string(), "--db"]).arg(&board);
+        c.args(["diagnose", "--json", "--now", &meta.now.to_string(), "--db"])
+            .arg(&board);
         if case.join("config.yaml").exists() {
             c.arg("--config").arg(case.join("config.yaml"));
         }
@@ -58,11 +68,20 @@ fn json_output_equals_the_reference_for_every_golden_case() {
             .any(|t| !t["diagnostics"].as_array().unwrap().is_empty());
         let want_code = if has_findings { 1 } else { 0 };
         if out.status.code() != Some(want_code) {
-            failures.push(format!("{name}: exit {:?}, expected {want_code}", out.status.code()));
+            failures.push(format!(
+                "{name}: exit {:?}, expected {want_code}",
+                out.status.code()
+            ));
         }
         if sha256(&board) != hash {
             failures.push(format!("{name}: the board file changed"));
         }
     }
-    assert!(failures.is_empty(), "{} of {} golden cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} golden cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }

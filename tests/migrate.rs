@@ -7,15 +7,33 @@ use predicates::prelude::*;
 use serde_json::Value;
 
 fn migrate_json(path: &std::path::Path, extra: &[&str]) -> Value {
-    let out = cmd().arg("migrate").arg("--db").arg(path).arg("--json").args(extra).output().unwrap();
-    assert!(out.status.code() == Some(0) || out.status.code() == Some(1), "{out:?}");
+    let out = cmd()
+        .arg("migrate")
+        .arg("--db")
+        .arg(path)
+        .arg("--json")
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code() == Some(0) || out.status.code() == Some(1),
+        "{out:?}"
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn label(state: &Value) -> String {
     let counter = state["counter"].as_str().unwrap().to_string();
-    let incomplete = state["missing_columns"].as_array().unwrap().iter().any(|c| c.as_str().unwrap().starts_with("tasks."));
-    if incomplete { format!("{counter}+incomplete") } else { counter }
+    let incomplete = state["missing_columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c.as_str().unwrap().starts_with("tasks."));
+    if incomplete {
+        format!("{counter}+incomplete")
+    } else {
+        counter
+    }
 }
 
 /// (fixture, detected state, state after a default migrate)
@@ -51,7 +69,11 @@ fn migrate_preserves_every_value_and_second_run_is_a_noop() {
         assert_eq!(task_values(&path), before, "{rel}: values changed");
         let hash = sha256(&path);
         let again = migrate_json(&path, &[]);
-        assert_eq!(again["steps"], serde_json::json!([]), "{rel}: second run planned work");
+        assert_eq!(
+            again["steps"],
+            serde_json::json!([]),
+            "{rel}: second run planned work"
+        );
         assert_eq!(again["changed"], false);
         assert_eq!(sha256(&path), hash, "{rel}: second run wrote");
     }
@@ -68,7 +90,11 @@ fn check_and_dry_run_leave_the_file_byte_identical() {
             .arg(&path)
             .assert()
             .code(if needs_work { 1 } else { 0 });
-        cmd().args(["migrate", "--dry-run", "--db"]).arg(&path).assert().code(0);
+        cmd()
+            .args(["migrate", "--dry-run", "--db"])
+            .arg(&path)
+            .assert()
+            .code(0);
         assert_eq!(sha256(&path), hash, "{rel}");
         let siblings = std::fs::read_dir(path.parent().unwrap()).unwrap().count();
         assert_eq!(siblings, 1, "{rel}: a read-only command left files behind");
@@ -78,7 +104,9 @@ fn check_and_dry_run_leave_the_file_byte_identical() {
 /// The migrated `tasks` (and every other reference table) has exactly the reference columns.
 #[test]
 fn migrated_schema_equals_the_reference_column_list() {
-    let reference: Value = serde_json::from_str(&std::fs::read_to_string(fixture("reference/schema.json")).unwrap()).unwrap();
+    let reference: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("reference/schema.json")).unwrap())
+            .unwrap();
     for (rel, _, _) in BOARDS.iter().filter(|(r, _, _)| !r.contains("partial")) {
         let (_d, path) = copy_fixture(rel);
         migrate_json(&path, &[]);
@@ -111,7 +139,11 @@ fn migrated_schema_equals_the_reference_column_list() {
         }
         for index in reference["indexes"].as_array().unwrap() {
             let n: i64 = conn
-                .query_row("SELECT count(*) FROM sqlite_master WHERE type='index' AND name=?1", [index["name"].as_str().unwrap()], |r| r.get(0))
+                .query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE type='index' AND name=?1",
+                    [index["name"].as_str().unwrap()],
+                    |r| r.get(0),
+                )
                 .unwrap();
             assert_eq!(n, 1, "{rel}: index {}", index["name"]);
         }
@@ -131,9 +163,14 @@ fn views_and_triggers_follow_the_rename() {
         .map(Result::unwrap)
         .collect();
     assert_eq!(sql.len(), 2);
-    assert!(sql.iter().all(|s| s.contains("consecutive_failures") && !s.contains("spawn_failures\"")));
+    assert!(
+        sql.iter()
+            .all(|s| s.contains("consecutive_failures") && !s.contains("spawn_failures\""))
+    );
     // The view still works on the migrated board.
-    let n: i64 = conn.query_row("SELECT count(*) FROM failing_tasks", [], |r| r.get(0)).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM failing_tasks", [], |r| r.get(0))
+        .unwrap();
     assert!(n > 0);
 }
 
@@ -143,17 +180,34 @@ fn a_refused_rename_falls_back_to_copy_and_says_so() {
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
         // A view over a table that does not exist: SQLite refuses any RENAME COLUMN then.
-        conn.execute_batch("CREATE VIEW broken AS SELECT spawn_failures FROM tasks JOIN no_such_table").unwrap();
+        conn.execute_batch(
+            "CREATE VIEW broken AS SELECT spawn_failures FROM tasks JOIN no_such_table",
+        )
+        .unwrap();
     }
     let before = task_values(&path);
     let r = migrate_json(&path, &[]);
-    let statuses: Vec<&str> = r["steps"].as_array().unwrap().iter().map(|s| s["status"].as_str().unwrap()).collect();
+    let statuses: Vec<&str> = r["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["status"].as_str().unwrap())
+        .collect();
     assert_eq!(statuses, ["fell-back", "fell-back"]);
-    assert!(r["steps"][0]["refused"].as_str().unwrap().contains("no_such_table"));
+    assert!(
+        r["steps"][0]["refused"]
+            .as_str()
+            .unwrap()
+            .contains("no_such_table")
+    );
     assert_eq!(task_values(&path), before);
     let conn = rusqlite::Connection::open(&path).unwrap();
     let has_legacy: i64 = conn
-        .query_row("SELECT count(*) FROM pragma_table_info('tasks') WHERE name='spawn_failures'", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('tasks') WHERE name='spawn_failures'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(has_legacy, 1, "copy keeps the legacy column");
 }
@@ -193,11 +247,20 @@ fn backups_are_named_by_time_and_hash_and_never_overwrite() {
     let (dir, path) = copy_fixture("boards/legacy.db");
     let r = migrate_json(&path, &[]);
     let backup = r["backup"]["path"].as_str().unwrap();
-    let name = std::path::Path::new(backup).file_name().unwrap().to_string_lossy().into_owned();
-    let re_ok = name.starts_with("legacy.db.") && name.ends_with(".bak") && name.len() == "legacy.db.20261130T184500Z-3f9a1c2e.bak".len();
+    let name = std::path::Path::new(backup)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let re_ok = name.starts_with("legacy.db.")
+        && name.ends_with(".bak")
+        && name.len() == "legacy.db.20261130T184500Z-3f9a1c2e.bak".len();
     assert!(re_ok, "{name}");
     // The backup is the board as it was: still legacy.
-    assert_eq!(task_values(std::path::Path::new(backup)), task_values(&path));
+    assert_eq!(
+        task_values(std::path::Path::new(backup)),
+        task_values(&path)
+    );
     // An explicit --backup that exists is refused and nothing changes.
     let (_d2, other) = copy_fixture("boards/pre-counter.db");
     let hash = sha256(&other);
@@ -234,7 +297,10 @@ fn a_locked_board_times_out_with_exit_2_and_stays_unchanged() {
         .arg(&path)
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("kanban_doctor::migrate::locked").and(predicate::str::contains("dispatcher")));
+        .stderr(
+            predicate::str::contains("kanban_doctor::migrate::locked")
+                .and(predicate::str::contains("dispatcher")),
+        );
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
     holder.execute_batch("ROLLBACK").unwrap();
     drop(holder);
@@ -245,16 +311,34 @@ fn a_locked_board_times_out_with_exit_2_and_stays_unchanged() {
 #[test]
 fn bad_inputs_exit_2_without_panic_or_change() {
     let cases = [
-        ("boards/bad/not-sqlite.db", "kanban_doctor::board::not_sqlite"),
+        (
+            "boards/bad/not-sqlite.db",
+            "kanban_doctor::board::not_sqlite",
+        ),
         ("boards/bad/empty.db", "kanban_doctor::board::empty_file"),
-        ("boards/bad/tls-header.db", "kanban_doctor::board::tls_overwrite"),
-        ("boards/bad/tls-at-5.db", "kanban_doctor::board::tls_overwrite"),
+        (
+            "boards/bad/tls-header.db",
+            "kanban_doctor::board::tls_overwrite",
+        ),
+        (
+            "boards/bad/tls-at-5.db",
+            "kanban_doctor::board::tls_overwrite",
+        ),
         ("boards/bad/truncated.db", "kanban_doctor::board::truncated"),
         ("boards/not-a-board.db", "kanban_doctor::board::not_a_board"),
-        ("boards/empty-schema.db", "kanban_doctor::board::not_a_board"),
+        (
+            "boards/empty-schema.db",
+            "kanban_doctor::board::not_a_board",
+        ),
     ];
     for (rel, code) in cases {
-        for args in [&["migrate"][..], &["migrate", "--check"], &["migrate", "--dry-run"], &["diagnose"], &["diagnose", "--json"]] {
+        for args in [
+            &["migrate"][..],
+            &["migrate", "--check"],
+            &["migrate", "--dry-run"],
+            &["diagnose"],
+            &["diagnose", "--json"],
+        ] {
             let (_d, path) = copy_fixture(rel);
             let hash = sha256(&path);
             let out = cmd().args(args).arg("--db").arg(&path).output().unwrap();
@@ -264,7 +348,11 @@ fn bad_inputs_exit_2_without_panic_or_change() {
             assert!(!stderr.contains("panicked"), "{rel}");
             assert!(out.stdout.is_empty(), "{rel} {args:?}");
             assert_eq!(sha256(&path), hash, "{rel} {args:?}");
-            assert_eq!(std::fs::read_dir(path.parent().unwrap()).unwrap().count(), 1, "{rel} {args:?}");
+            assert_eq!(
+                std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
+                1,
+                "{rel} {args:?}"
+            );
         }
     }
 }
@@ -288,15 +376,33 @@ fn a_missing_path_is_an_error_and_no_file_appears() {
 #[test]
 fn dry_run_plan_snapshot() {
     let (_d, path) = copy_fixture("boards/legacy.db");
-    let out = cmd().args(["migrate", "--dry-run", "--db"]).arg(&path).output().unwrap();
+    let out = cmd()
+        .args(["migrate", "--dry-run", "--db"])
+        .arg(&path)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
-    insta_settings().bind(|| insta::assert_snapshot!("migrate_dry_run_legacy", String::from_utf8(out.stdout).unwrap()));
+    insta_settings().bind(|| {
+        insta::assert_snapshot!(
+            "migrate_dry_run_legacy",
+            String::from_utf8(out.stdout).unwrap()
+        )
+    });
 }
 
 #[test]
 fn json_report_snapshot() {
     let (_d, path) = copy_fixture("boards/legacy.db");
-    let out = cmd().args(["migrate", "--json", "--db"]).arg(&path).output().unwrap();
+    let out = cmd()
+        .args(["migrate", "--json", "--db"])
+        .arg(&path)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
-    insta_settings().bind(|| insta::assert_snapshot!("migrate_json_legacy", String::from_utf8(out.stdout).unwrap()));
+    insta_settings().bind(|| {
+        insta::assert_snapshot!(
+            "migrate_json_legacy",
+            String::from_utf8(out.stdout).unwrap()
+        )
+    });
 }

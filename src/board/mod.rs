@@ -76,8 +76,11 @@ impl Board {
             && header.journal == Journal::Wal
             && !sidecar("-wal")
             && !sidecar("-shm");
-        let conn = Connection::open_with_flags(file_uri(path, access == Access::ReadOnly, immutable), flags)
-            .map_err(|e| Error::sqlite(path, e))?;
+        let conn = Connection::open_with_flags(
+            file_uri(path, access == Access::ReadOnly, immutable),
+            flags,
+        )
+        .map_err(|e| Error::sqlite(path, e))?;
         conn.busy_timeout(wait)
             .map_err(|e| Error::sqlite(path, e))?;
         // Touch the schema now so a damaged file fails here, with the path in the message.

@@ -74,10 +74,17 @@ fn copy_to(board: &Path, dest: &Path) -> Result<()> {
     if dest.exists() {
         return Err(backup_err(
             dest,
-            std::io::Error::new(std::io::ErrorKind::AlreadyExists, "file exists; refusing to overwrite"),
+            std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "file exists; refusing to overwrite",
+            ),
         ));
     }
-    let reader = crate::board::Board::open(board, crate::board::Access::ReadOnly, std::time::Duration::from_secs(5))?;
+    let reader = crate::board::Board::open(
+        board,
+        crate::board::Access::ReadOnly,
+        std::time::Duration::from_secs(5),
+    )?;
     let target = dest.to_string_lossy().into_owned();
     reader
         .conn
@@ -100,7 +107,11 @@ pub fn make(board: &Path, explicit: Option<&Path>) -> Result<Backup> {
     }
     // A bare file name backs up beside it, named as plainly as the board was.
     let dir = board.parent().unwrap_or(Path::new(""));
-    let listing_dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let listing_dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
     let name = board
         .file_name()
         .map_or_else(|| "kanban.db".into(), |n| n.to_string_lossy().into_owned());

@@ -58,7 +58,12 @@ pub fn render(out: &mut impl Write, style: &Style, r: &Report, check: bool) -> i
             writeln!(out, "{} {note}", style.dim(&format!("{}:", i + 1)))?;
         }
         if let (Some(f), StepStatus::Planned) = (&s.step.fallback, s.status) {
-            writeln!(out, "{}   if SQLite refuses the rename: {}", style.dim(" "), f.join("; "))?;
+            writeln!(
+                out,
+                "{}   if SQLite refuses the rename: {}",
+                style.dim(" "),
+                f.join("; ")
+            )?;
         }
         if let Some(why) = &s.refused {
             writeln!(

@@ -38,12 +38,17 @@ pub fn cmd() -> Command {
 
 pub fn sha256(path: &Path) -> String {
     let bytes = std::fs::read(path).unwrap();
-    Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Every task's (id, counter, error) as a reader of either schema sees it.
 pub fn task_values(path: &Path) -> Vec<(String, Option<i64>, Option<String>)> {
-    let conn = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
     let cols: Vec<String> = conn
         .prepare("SELECT name FROM pragma_table_info('tasks')")
         .unwrap()

@@ -1,0 +1,295 @@
+//! `diagnose` from the command line: output, filters, exit codes, read-only guarantees.
+
+mod common;
+
+use common::*;
+use predicates::prelude::*;
+
+const SORTING: &str = "golden/cases/36-severity-sorting/board.db";
+const NOW: &str = "1767225600";
+
+fn run(args: &[&str]) -> std::process::Output {
+    cmd().arg("diagnose").args(args).output().unwrap()
+}
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+#[test]
+fn table_output_snapshot() {
+    let out = run(&["--db", fixture(SORTING).to_str().unwrap(), "--now", NOW]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out).replace(&root().display().to_string(), "[ROOT]");
+    insta_settings().bind(|| insta::assert_snapshot!("diagnose_table_severity_sorting", text));
+}
+
+#[test]
+fn rule_kinds_snapshot() {
+    let out = run(&["--list-rules"]);
+    assert_eq!(out.status.code(), Some(0));
+    insta_settings().bind(|| insta::assert_snapshot!("diagnose_rule_kinds", stdout(&out)));
+}
+
+#[test]
+fn severity_is_a_threshold_not_an_exact_match() {
+    let db = fixture(SORTING);
+    let count = |sev: &str| -> Vec<String> {
+        let out = run(&[
+            "--db",
+            db.to_str().unwrap(),
+            "--now",
+            NOW,
+            "--json",
+            "--severity",
+            sev,
+        ]);
+        let v: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+        v.iter()
+            .flat_map(|t| {
+                t["diagnostics"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|d| d["severity"].as_str().unwrap().to_string())
+            })
+            .collect()
+    };
+    let warning = count("warning");
+    let error = count("error");
+    let critical = count("critical");
+    assert!(error.iter().all(|s| s == "error" || s == "critical"));
+    assert!(critical.iter().all(|s| s == "critical"));
+    assert!(warning.len() > error.len() && error.len() > critical.len() && !critical.is_empty());
+}
+
+#[test]
+fn exit_codes_follow_findings() {
+    let clean = fixture("golden/cases/02-no-findings/board.db");
+    cmd()
+        .args(["diagnose", "--now", NOW, "--db"])
+        .arg(&clean)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("No task needs attention."));
+    let db = fixture(SORTING);
+    cmd()
+        .args(["diagnose", "--now", NOW, "--db"])
+        .arg(&db)
+        .assert()
+        .code(1);
+    cmd()
+        .args(["diagnose", "--exit-zero", "--now", NOW, "--db"])
+        .arg(&db)
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn task_mode_reports_the_task_even_without_findings_and_rejects_unknown_ids() {
+    let db = fixture("golden/cases/31-taskmode-healthy/board.db");
+    let meta: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("golden/cases/31-taskmode-healthy/case.json")).unwrap(),
+    )
+    .unwrap();
+    let task = meta["task"].as_str().unwrap();
+    let out = run(&[
+        "--db",
+        db.to_str().unwrap(),
+        "--now",
+        NOW,
+        "--json",
+        "--task",
+        task,
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0]["task_id"], task);
+    cmd()
+        .args(["diagnose", "--task", "t_nope", "--db"])
+        .arg(&db)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "kanban_doctor::diagnose::unknown_task",
+        ));
+}
+
+#[test]
+fn a_legacy_board_is_left_byte_identical_and_read_as_if_migrated() {
+    let (_d, legacy) = copy_fixture("boards/legacy.db");
+    let hash = sha256(&legacy);
+    let a = run(&["--db", legacy.to_str().unwrap(), "--now", NOW, "--json"]);
+    assert_eq!(sha256(&legacy), hash);
+    assert_eq!(
+        std::fs::read_dir(legacy.parent().unwrap()).unwrap().count(),
+        1
+    );
+    // The same rows under the current names diagnose identically.
+    let b = run(&[
+        "--db",
+        fixture("boards/current.db").to_str().unwrap(),
+        "--now",
+        NOW,
+        "--json",
+    ]);
+    assert_eq!(a.stdout, b.stdout);
+    assert!(!a.stdout.is_empty());
+    // And so does the legacy board after migration.
+    cmd()
+        .args(["migrate", "--no-backup", "--db"])
+        .arg(&legacy)
+        .assert()
+        .code(0);
+    let c = run(&["--db", legacy.to_str().unwrap(), "--now", NOW, "--json"]);
+    assert_eq!(a.stdout, c.stdout);
+}
+
+#[test]
+fn a_wal_board_with_an_open_writer_is_read_from_a_snapshot() {
+    let (_d, path) = copy_fixture("boards/legacy-wal.db");
+    let before = run(&["--db", path.to_str().unwrap(), "--now", NOW, "--json"]);
+    let writer = rusqlite::Connection::open(&path).unwrap();
+    writer
+        .execute_batch("BEGIN IMMEDIATE; UPDATE tasks SET spawn_failures = 99;")
+        .unwrap();
+    // The uncommitted write is invisible and does not block the reader.
+    let during = run(&["--db", path.to_str().unwrap(), "--now", NOW, "--json"]);
+    assert_eq!(during.stdout, before.stdout);
+    writer.execute_batch("ROLLBACK").unwrap();
+}
+
+#[test]
+fn untrusted_text_is_escaped_in_the_table_but_faithful_in_json() {
+    let (_d, path) = copy_fixture("boards/current.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute(
+            "UPDATE tasks SET title = ?1, status = 'ready', consecutive_failures = 3, \
+             last_failure_error = ?2, claim_lock = NULL WHERE id = (SELECT id FROM tasks ORDER BY rowid LIMIT 1)",
+            ["\x1b]8;;http://evil\x07click\x1b]8;;\x07 \u{202e}gnp.exe", "\x1b[2J\x1b[HOK all good\r\nreal error"],
+        )
+        .unwrap();
+    }
+    let text = stdout(&run(&["--db", path.to_str().unwrap(), "--now", NOW]));
+    assert!(!text.contains('\x1b') && !text.contains('\u{202e}') && !text.contains('\r'));
+    assert!(text.contains("\\x1b]8;;http://evil\\x07click"));
+    assert!(text.contains("\\u{202e}gnp.exe"));
+    let json = stdout(&run(&[
+        "--db",
+        path.to_str().unwrap(),
+        "--now",
+        NOW,
+        "--json",
+    ]));
+    assert!(json.contains("\\u001b[2J\\u001b[HOK all good\\r\\nreal error"));
+    assert!(json.contains('\u{202e}'));
+}
+
+#[test]
+fn color_only_when_asked_or_on_a_terminal() {
+    let db = fixture(SORTING);
+    let plain = stdout(&run(&["--db", db.to_str().unwrap(), "--now", NOW]));
+    assert!(!plain.contains('\x1b'));
+    let colored = stdout(&run(&[
+        "--db",
+        db.to_str().unwrap(),
+        "--now",
+        NOW,
+        "--color",
+        "always",
+    ]));
+    assert!(colored.contains("\x1b["));
+}
+
+#[test]
+fn a_config_that_does_not_parse_is_exit_2_with_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.yaml");
+    std::fs::write(
+        &cfg,
+        "kanban:\n  failure_limit: 4\n  diagnostics: [unclosed\n",
+    )
+    .unwrap();
+    cmd()
+        .args(["diagnose", "--db"])
+        .arg(fixture(SORTING))
+        .arg("--config")
+        .arg(&cfg)
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("kanban_doctor::config::parse")
+                .and(predicate::str::is_match(r"config\.yaml:\d+:\d+").unwrap()),
+        );
+}
+
+#[test]
+fn the_config_in_the_hermes_home_is_used_by_default() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join("config.yaml"),
+        "kanban:\n  failure_limit: 2\n",
+    )
+    .unwrap();
+    let db = fixture("golden/cases/03-failures-thresholds/board.db");
+    let with_home = cmd()
+        .env("HERMES_HOME", home.path())
+        .args(["diagnose", "--json", "--now", NOW, "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let without = run(&["--db", db.to_str().unwrap(), "--now", NOW, "--json"]);
+    assert_ne!(with_home.stdout, without.stdout);
+    assert!(String::from_utf8_lossy(&with_home.stdout).contains("\"failure_threshold\": 2"));
+}
+
+#[test]
+fn the_board_is_found_like_hermes_finds_it() {
+    let root = tempfile::tempdir().unwrap();
+    let boards = root.path().join("kanban/boards/ops");
+    std::fs::create_dir_all(&boards).unwrap();
+    std::fs::copy(fixture(SORTING), boards.join("kanban.db")).unwrap();
+    std::fs::write(root.path().join("kanban/current"), "ops\n").unwrap();
+    // HERMES_HOME inside profiles/<name> resolves to the shared root.
+    let profile = root.path().join("profiles/coder");
+    std::fs::create_dir_all(&profile).unwrap();
+    cmd()
+        .env("HERMES_HOME", &profile)
+        .args(["diagnose", "--now", NOW])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("kanban/boards/ops/kanban.db"));
+    // --board wins over the current file; the default board lives at <root>/kanban.db.
+    cmd()
+        .env("HERMES_HOME", &profile)
+        .args(["diagnose", "--board", "default"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("kanban.db"));
+    cmd()
+        .env("HERMES_KANBAN_DB", fixture(SORTING))
+        .args(["diagnose", "--now", NOW])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("36-severity-sorting"));
+}
+
+#[test]
+fn global_flags_work_before_and_after_the_subcommand() {
+    let db = fixture(SORTING);
+    let a = cmd()
+        .arg("--db")
+        .arg(&db)
+        .args(["diagnose", "--json", "--now", NOW])
+        .output()
+        .unwrap();
+    let b = cmd()
+        .args(["diagnose", "--json", "--now", NOW, "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(a.stdout, b.stdout);
+    assert_eq!(a.status.code(), Some(1));
+}
