@@ -114,9 +114,13 @@ mod tests {
     #[test]
     fn uri_escapes_query_and_fragment_characters() {
         assert_eq!(
-            file_uri(Path::new("/a/b?c#d%e.db"), true),
+            file_uri(Path::new("/a/b?c#d%e.db"), true, false),
             "file:/a/b%3fc%23d%25e.db?mode=ro"
         );
-        assert_eq!(file_uri(Path::new("/x.db"), false), "file:/x.db");
+        assert_eq!(file_uri(Path::new("/x.db"), false, false), "file:/x.db");
+        assert_eq!(
+            file_uri(Path::new("/x.db"), true, true),
+            "file:/x.db?mode=ro&immutable=1"
+        );
     }
 }
