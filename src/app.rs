@@ -75,14 +75,13 @@ fn diagnose_cmd(cli: &Cli, args: &DiagnoseArgs, style: &Style) -> Result<ExitCod
         })?;
         writer.finish()?;
     } else {
-        let mut reports = Vec::new();
+        let mut text = diagnose_text::TextReport::new(*style);
         summary = diagnose::run(&path, &cfg, &opts, |rep| {
             found += rep.diagnostics.len();
-            reports.push(rep);
-            Ok(())
+            text.add(&rep).map_err(Error::Output)
         })?;
         let mut out = std::io::BufWriter::new(stdout.lock());
-        diagnose_text::render(&mut out, style, &path, &summary, &reports)?;
+        text.finish(&mut out, &path, &summary)?;
         out.flush()?;
     }
     for (kind, n, why) in &summary.failures.0 {

@@ -186,7 +186,13 @@ pub fn run(
             }
         }
         None => {
-            let mut states: HashMap<String, TaskState> = HashMap::new();
+            // Sized up front: growing the map would briefly hold two copies of it.
+            let tasks: i64 = board
+                .conn
+                .query_row("SELECT count(*) FROM tasks", [], |r| r.get(0))
+                .map_err(&err)?;
+            let mut states: HashMap<String, TaskState> =
+                HashMap::with_capacity(usize::try_from(tasks).unwrap_or(0));
             if let Some(sql) = rows::events_sql(&snap, &payload_kinds, false, false) {
                 let mut stmt = board.conn.prepare(&sql).map_err(&err)?;
                 let mut rs = stmt.query([]).map_err(&err)?;

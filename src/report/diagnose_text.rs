@@ -74,41 +74,30 @@ fn write_diag(out: &mut impl Write, style: &Style, d: &Diagnostic) -> io::Result
     Ok(())
 }
 
-/// Render the reports: the board, a summary line, each task and its diagnostics, and a
-/// table of counts by rule and severity.
-pub fn render(
-    out: &mut impl Write,
-    style: &Style,
-    board: &std::path::Path,
-    summary: &Summary,
-    reports: &[TaskReport],
-) -> io::Result<()> {
-    writeln!(
-        out,
-        "{} {} ({} schema, {} tasks scanned)",
-        style.dim("board:"),
-        escape::line(&board.display().to_string()),
-        summary.state.label(),
-        summary.tasks_scanned
-    )?;
-    let n = reports.len();
-    let total: usize = reports.iter().map(|r| r.diagnostics.len()).sum();
-    if n == 0 {
-        writeln!(out, "No task needs attention.")?;
-        return Ok(());
+/// The human report, built as tasks stream in: each task is rendered to text on arrival
+/// (no report structs are kept), while the summary and the table of counts are tallied, so
+/// the summary line can still come first.
+pub struct TextReport {
+    style: Style,
+    body: Vec<u8>,
+    tasks: usize,
+    diagnostics: usize,
+    counts: Vec<(&'static str, Severity, usize)>,
+}
+
+impl TextReport {
+    pub fn new(style: Style) -> Self {
+        TextReport {
+            style,
+            body: Vec::new(),
+            tasks: 0,
+            diagnostics: 0,
+            counts: Vec::new(),
+        }
     }
-    let noun = if n == 1 { "task needs" } else { "tasks need" };
-    let diags = if total == 1 {
-        "diagnostic"
-    } else {
-        "diagnostics"
-    };
-    writeln!(
-        out,
-        "{}",
-        style.bold(&format!("{n} {noun} attention ({total} {diags})"))
-    )?;
-    for r in reports {
+
+    pub fn add(&mut self, r: &TaskReport) -> io::Result<()> {
+        let (style, out) = (&self.style, &mut self.body);
         writeln!(out)?;
         let title = if r.title.truthy() {
             py_str(&r.title)
@@ -130,33 +119,68 @@ pub fn render(
         )?;
         for d in &r.diagnostics {
             write_diag(out, style, d)?;
+            match self
+                .counts
+                .iter_mut()
+                .find(|(k, s, _)| *k == d.kind && *s == d.severity)
+            {
+                Some(row) => row.2 += 1,
+                None => self.counts.push((d.kind, d.severity, 1)),
+            }
         }
+        self.tasks += 1;
+        self.diagnostics += r.diagnostics.len();
+        Ok(())
     }
-    // Counts by kind, most urgent first.
-    let mut rows: Vec<(&str, Severity, usize)> = Vec::new();
-    for d in reports.iter().flat_map(|r| &r.diagnostics) {
-        match rows
-            .iter_mut()
-            .find(|(k, s, _)| *k == d.kind && *s == d.severity)
-        {
-            Some(row) => row.2 += 1,
-            None => rows.push((d.kind, d.severity, 1)),
+
+    /// Write the board line, the summary, every task, and the counts by rule and severity.
+    pub fn finish(
+        mut self,
+        out: &mut impl Write,
+        board: &std::path::Path,
+        summary: &Summary,
+    ) -> io::Result<()> {
+        let style = self.style;
+        writeln!(
+            out,
+            "{} {} ({} schema, {} tasks scanned)",
+            style.dim("board:"),
+            escape::line(&board.display().to_string()),
+            summary.state.label(),
+            summary.tasks_scanned
+        )?;
+        let (n, total) = (self.tasks, self.diagnostics);
+        if n == 0 {
+            writeln!(out, "No task needs attention.")?;
+            return Ok(());
         }
+        let noun = if n == 1 { "task needs" } else { "tasks need" };
+        let diags = if total == 1 {
+            "diagnostic"
+        } else {
+            "diagnostics"
+        };
+        writeln!(
+            out,
+            "{}",
+            style.bold(&format!("{n} {noun} attention ({total} {diags})"))
+        )?;
+        out.write_all(&self.body)?;
+        self.counts.sort_by_key(|(k, s, _)| {
+            (
+                std::cmp::Reverse(*s),
+                crate::rules::KINDS.iter().position(|x| x == k),
+            )
+        });
+        let mut table = Table::new();
+        table
+            .load_style(UTF8_FULL_CONDENSED)
+            .set_header(["rule", "severity", "tasks"]);
+        for (k, s, c) in &self.counts {
+            table.add_row([k.to_string(), s.as_str().to_string(), c.to_string()]);
+        }
+        writeln!(out)?;
+        writeln!(out, "{table}")?;
+        Ok(())
     }
-    rows.sort_by_key(|(k, s, _)| {
-        (
-            std::cmp::Reverse(*s),
-            crate::rules::KINDS.iter().position(|x| x == k),
-        )
-    });
-    let mut table = Table::new();
-    table
-        .load_style(UTF8_FULL_CONDENSED)
-        .set_header(["rule", "severity", "tasks"]);
-    for (k, s, c) in rows {
-        table.add_row([k.to_string(), s.as_str().to_string(), c.to_string()]);
-    }
-    writeln!(out)?;
-    writeln!(out, "{table}")?;
-    Ok(())
 }
