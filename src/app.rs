@@ -8,21 +8,26 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::board::locate;
-use crate::cli::{Cli, Command, DiagnoseArgs, MigrateArgs};
+use crate::cli::{
+    Cli, Command, DiagnoseArgs, MigrateArgs, ScenariosArgs, ScenariosCommand, SimulateArgs,
+};
 use crate::config::DiagConfig;
 use crate::diagnose;
 use crate::error::{Error, Result};
 use crate::migrate::{self, BackupChoice};
 use crate::report::{
-    diagnose_text, json::ArrayWriter, json::to_string, migrate_text, style::Style,
+    diagnose_text, json::ArrayWriter, json::to_string, migrate_text, scenarios_text, style::Style,
 };
 use crate::rules;
+use crate::scenarios::{self, kernel};
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let style = Style::for_stdout(cli.color);
     match &cli.command {
         Command::Diagnose(args) => diagnose_cmd(&cli, args, &style),
         Command::Migrate(args) => migrate_cmd(&cli, args, &style),
+        Command::Scenarios(args) => scenarios_cmd(args, &style),
+        Command::Simulate(args) => simulate_cmd(args),
     }
 }
 
@@ -122,4 +127,106 @@ fn migrate_cmd(cli: &Cli, args: &MigrateArgs, style: &Style) -> Result<ExitCode>
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn scenarios_cmd(args: &ScenariosArgs, style: &Style) -> Result<ExitCode> {
+    let usage = |message: String| Error::Usage { message };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match (&args.command, args.list) {
+        (None, _) | (Some(_), true) => {
+            for (i, s) in scenarios::SCENARIOS.iter().enumerate() {
+                let outcomes: Vec<&str> = s.outcomes.iter().map(|o| o.as_str()).collect();
+                writeln!(
+                    out,
+                    "{:<16} {}  {} ({})",
+                    s.name,
+                    scenarios::task_id(i),
+                    s.about,
+                    outcomes.join(",")
+                )?;
+            }
+        }
+        (
+            Some(ScenariosCommand::Build {
+                out: dir,
+                scenarios: names,
+                force,
+            }),
+            false,
+        ) => {
+            let selected = scenarios::select(names).map_err(usage)?;
+            let paths = scenarios::verify::build(dir, &selected, *force)?;
+            for p in paths {
+                writeln!(out, "wrote {}", p.display())?;
+            }
+        }
+        (
+            Some(ScenariosCommand::Verify {
+                scenarios: names,
+                json,
+            }),
+            false,
+        ) => {
+            let selected = scenarios::select(names).map_err(usage)?;
+            let dir = tempfile::tempdir().map_err(Error::Output)?;
+            let checks = scenarios::verify::verify(dir.path(), &selected)?;
+            if *json {
+                writeln!(out, "{}", to_string(&checks))?;
+            } else {
+                scenarios_text::verify(&mut out, style, &checks)?;
+            }
+            out.flush()?;
+            return Ok(if checks.iter().all(|c| c.pass) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            });
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn simulate_cmd(args: &SimulateArgs) -> Result<ExitCode> {
+    let outcomes = args
+        .outcomes
+        .iter()
+        .map(|o| {
+            kernel::Outcome::parse(o).ok_or_else(|| Error::Usage {
+                message: format!(
+                    "unknown outcome {o:?}; outcomes are: {}",
+                    kernel::Outcome::ALL.map(|o| o.as_str()).join(", ")
+                ),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if args.limit < 1 || args.max_retries.is_some_and(|n| n < 1) {
+        return Err(Error::Usage {
+            message: "limits are whole numbers from 1".into(),
+        });
+    }
+    let mut k = kernel::Kernel::new(args.semantics, args.limit, scenarios::START);
+    let t = k.create_task(
+        "t_00000001",
+        "simulated",
+        "coder",
+        args.max_retries,
+        Some(scenarios::MAX_RUNTIME),
+    );
+    let steps: Vec<(String, Option<kernel::Applied>)> = outcomes
+        .iter()
+        .map(|o| (o.as_str().to_string(), k.apply(t, *o)))
+        .collect();
+    let note = match (args.semantics, args.max_retries) {
+        (kernel::Semantics::Legacy, _) => format!(
+            "legacy semantics: only spawn failures count toward the limit of {}",
+            args.limit
+        ),
+        (_, Some(n)) => format!("unified semantics, max_retries {n}"),
+        (_, None) => format!("unified semantics, limit {}", args.limit),
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    scenarios_text::simulate(&mut out, &steps, &note)?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -35,6 +35,65 @@ pub enum Command {
     Diagnose(DiagnoseArgs),
     /// Bring the board to the current hermes-agent schema without losing a value.
     Migrate(MigrateArgs),
+    /// Rebuild the seeded unified-counter scenarios as boards, and verify them.
+    Scenarios(ScenariosArgs),
+    /// Play a list of attempt outcomes through the kernel and show the counter after each.
+    Simulate(SimulateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScenariosArgs {
+    /// List the scenarios and exit.
+    #[arg(long, global = true)]
+    pub list: bool,
+
+    #[command(subcommand)]
+    pub command: Option<ScenariosCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScenariosCommand {
+    /// Write board.db, board-legacy.db and board-old-kernel.db into a directory.
+    Build {
+        /// Where to write the boards.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Only this scenario (repeatable).
+        #[arg(long = "scenario", value_name = "NAME")]
+        scenarios: Vec<String>,
+        /// Replace boards that already exist.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Build the boards in a temporary directory, migrate, diagnose and check every task;
+    /// exit 1 on any mismatch.
+    Verify {
+        /// Only this scenario (repeatable).
+        #[arg(long = "scenario", value_name = "NAME")]
+        scenarios: Vec<String>,
+        /// Print the checks as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Comma-separated outcomes: spawn_failed, timed_out, crashed, completed, reclaimed.
+    #[arg(long, value_delimiter = ',', required = true, value_name = "OUTCOMES")]
+    pub outcomes: Vec<String>,
+
+    /// The configured breaker limit (kanban.failure_limit).
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub limit: i64,
+
+    /// A per-task limit (max_retries), which wins over --limit.
+    #[arg(long, value_name = "N")]
+    pub max_retries: Option<i64>,
+
+    /// Which kernel: the unified counter, or the legacy spawn-only one.
+    #[arg(long, value_enum, default_value_t = crate::scenarios::kernel::Semantics::Unified)]
+    pub semantics: crate::scenarios::kernel::Semantics,
 }
 
 #[derive(Debug, Args)]

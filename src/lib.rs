@@ -17,4 +17,5 @@ pub mod migrate;
 pub mod python;
 pub mod report;
 pub mod rules;
+pub mod scenarios;
 pub mod value;

@@ -3,4 +3,5 @@
 pub mod diagnose_text;
 pub mod json;
 pub mod migrate_text;
+pub mod scenarios_text;
 pub mod style;

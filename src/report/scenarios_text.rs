@@ -1,0 +1,81 @@
+//! Human output of `scenarios verify` and `simulate`.
+
+use std::io::{self, Write};
+
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+
+use super::style::Style;
+use crate::scenarios::kernel::Applied;
+use crate::scenarios::verify::Check;
+
+pub fn verify(out: &mut impl Write, style: &Style, checks: &[Check]) -> io::Result<()> {
+    let mut table = Table::new();
+    table
+        .load_style(UTF8_FULL_CONDENSED)
+        .set_header(["board", "check", "expected", "got", "result"]);
+    for c in checks {
+        let result = if c.pass { "pass" } else { "FAIL" };
+        table.add_row([c.board, &c.subject, &c.expected, &c.got, result]);
+    }
+    writeln!(out, "{table}")?;
+    let failed = checks.iter().filter(|c| !c.pass).count();
+    let line = format!("{} passed, {} failed", checks.len() - failed, failed);
+    writeln!(
+        out,
+        "{}",
+        if failed == 0 {
+            style.paint("32", &line)
+        } else {
+            style.paint("1;31", &line)
+        }
+    )
+}
+
+pub fn simulate(
+    out: &mut impl Write,
+    steps: &[(String, Option<Applied>)],
+    limit_note: &str,
+) -> io::Result<()> {
+    let mut table = Table::new();
+    table.load_style(UTF8_FULL_CONDENSED).set_header([
+        "#",
+        "outcome",
+        "counter",
+        "status",
+        "events written",
+    ]);
+    let mut tripped_at = None;
+    for (i, (name, applied)) in steps.iter().enumerate() {
+        match applied {
+            Some(a) => {
+                if a.tripped && tripped_at.is_none() {
+                    tripped_at = Some(i + 1);
+                }
+                table.add_row([
+                    (i + 1).to_string(),
+                    name.clone(),
+                    a.counter.to_string(),
+                    a.status.clone(),
+                    a.events.join(", "),
+                ]);
+            }
+            None => {
+                table.add_row([
+                    (i + 1).to_string(),
+                    name.clone(),
+                    "-".into(),
+                    "-".into(),
+                    "not run: the task is not ready".into(),
+                ]);
+            }
+        }
+    }
+    writeln!(out, "{table}")?;
+    match tripped_at {
+        Some(n) => writeln!(
+            out,
+            "The breaker tripped at outcome {n} ({limit_note}): the task is blocked."
+        ),
+        None => writeln!(out, "The breaker never tripped ({limit_note})."),
+    }
+}
