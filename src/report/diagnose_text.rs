@@ -117,6 +117,9 @@ impl TextReport {
             escape::line(&assignee),
             escape::line(&title)
         )?;
+        if r.diagnostics.is_empty() {
+            writeln!(out, "  {}", style.dim("no diagnostics"))?;
+        }
         for d in &r.diagnostics {
             write_diag(out, style, d)?;
             match self
@@ -128,7 +131,7 @@ impl TextReport {
                 None => self.counts.push((d.kind, d.severity, 1)),
             }
         }
-        self.tasks += 1;
+        self.tasks += usize::from(!r.diagnostics.is_empty());
         self.diagnostics += r.diagnostics.len();
         Ok(())
     }
@@ -143,15 +146,22 @@ impl TextReport {
         let style = self.style;
         writeln!(
             out,
-            "{} {} ({} schema, {} tasks scanned)",
+            "{} {} ({} schema, {} {} scanned)",
             style.dim("board:"),
             escape::line(&board.display().to_string()),
             summary.state.label(),
-            summary.tasks_scanned
+            summary.tasks_scanned,
+            if summary.tasks_scanned == 1 {
+                "task"
+            } else {
+                "tasks"
+            }
         )?;
         let (n, total) = (self.tasks, self.diagnostics);
         if n == 0 {
             writeln!(out, "No task needs attention.")?;
+            // A task asked for with --task is still shown, with "no diagnostics".
+            out.write_all(&self.body)?;
             return Ok(());
         }
         let noun = if n == 1 { "task needs" } else { "tasks need" };
