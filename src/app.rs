@@ -80,7 +80,7 @@ fn diagnose_cmd(cli: &Cli, args: &DiagnoseArgs, style: &Style) -> Result<ExitCod
         })?;
         writer.finish()?;
     } else {
-        let mut text = diagnose_text::TextReport::new(*style);
+        let mut text = diagnose_text::TextReport::new(*style)?;
         summary = diagnose::run(&path, &cfg, &opts, |rep| {
             found += rep.diagnostics.len();
             text.add(&rep).map_err(Error::Output)

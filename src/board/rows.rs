@@ -2,10 +2,11 @@
 //!
 //! It reads a task's failure counter and error text under whichever names the board has, so
 //! read-only commands see an unmigrated board exactly as if it were migrated: the current
-//! name when only it exists, the legacy name when only it exists, the current value falling
-//! back to the legacy one when both exist (as the reference's rules read a board that
-//! Hermes' add-and-copy migration left with both), and the migration's defaults (0, NULL)
-//! when neither does. Columns a board lacks read as NULL, as they do for the reference.
+//! name when it exists (when both exist, the current one wins, as in Hermes' own task
+//! reader and in what `migrate` keeps: a legacy value left behind by add-and-copy is stale
+//! once the kernel has written the current column), the legacy name when only it exists,
+//! and the migration's defaults (0, NULL) when neither does. Columns a board lacks read as
+//! NULL, as they do for the reference.
 //!
 //! Event kinds renamed by Hermes' own migration (`ready`, `priority`, `spawn_auto_blocked`)
 //! are read under their current names for the same reason.
@@ -32,8 +33,7 @@ pub fn counter_exprs(snap: &Snapshot) -> (String, String) {
         snap.has_column("tasks", new),
         snap.has_column("tasks", old),
     ) {
-        (true, true) => format!("COALESCE({}, {})", quote(new), quote(old)),
-        (true, false) => quote(new),
+        (true, _) => quote(new),
         (false, true) => quote(old),
         (false, false) => absent.to_string(),
     };
@@ -196,7 +196,7 @@ mod tests {
         );
         assert_eq!(
             counter_exprs(&snap(&["spawn_failures", "consecutive_failures"])).0,
-            "COALESCE(\"consecutive_failures\", \"spawn_failures\")"
+            "\"consecutive_failures\""
         );
         assert_eq!(counter_exprs(&snap(&["id"])), ("0".into(), "NULL".into()));
     }

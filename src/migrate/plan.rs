@@ -8,8 +8,8 @@
 //! there): only the legacy name → rename in place (SQLite rewrites views and triggers that
 //! name it), or add-and-copy with `--strategy copy` or where the legacy column's declaration
 //! differs from the current one; neither → add with the default; both → keep the current
-//! values. `--drop-legacy` drops the legacy column last, after filling any current NULL from
-//! it so no value is lost. Every other missing table, column and index of the reference is
+//! values (what Hermes' kernel reads). `--drop-legacy` drops the legacy column last; the
+//! backup keeps its values. Every other missing table, column and index of the reference is
 //! then added; anything the reference does not know is left alone.
 
 use serde::Serialize;
@@ -181,18 +181,9 @@ pub fn plan(snap: &Snapshot, reference: &Reference, opts: Options) -> Plan {
                 }
             }
             (true, true) => {
+                // The current column is authoritative (it is what the kernel reads);
+                // the legacy one is history, kept unless asked, and in the backup.
                 if opts.drop_legacy {
-                    steps.push(Step {
-                        action: Action::CopyValues,
-                        target,
-                        sql: vec![format!(
-                            "UPDATE \"tasks\" SET {n} = {o} WHERE {n} IS NULL AND {o} IS NOT NULL",
-                            n = q(new),
-                            o = q(old)
-                        )],
-                        fallback: None,
-                        note: Some(format!("both exist: {new} is kept; only its NULLs are filled from {old} before the drop")),
-                    });
                     drops.push(old);
                 }
             }
@@ -366,9 +357,9 @@ mod tests {
                 drop_legacy: true,
             },
         );
-        assert_eq!(p.steps[0].action, Action::CopyValues);
-        assert!(p.steps[0].sql[0].contains("WHERE \"consecutive_failures\" IS NULL"));
-        assert_eq!(p.steps[1].action, Action::DropColumn);
+        assert_eq!(p.steps.len(), 1);
+        assert_eq!(p.steps[0].action, Action::DropColumn);
+        assert_eq!(p.steps[0].target, "tasks.spawn_failures");
     }
 
     #[test]

@@ -76,24 +76,25 @@ fn write_diag(out: &mut impl Write, style: &Style, d: &Diagnostic) -> io::Result
 
 /// The human report, built as tasks stream in: each task is rendered to text on arrival
 /// (no report structs are kept), while the summary and the table of counts are tallied, so
-/// the summary line can still come first.
+/// the summary line can still come first. The rendered tasks wait in an anonymous temporary
+/// file rather than in memory, so memory stays flat however many tasks need attention.
 pub struct TextReport {
     style: Style,
-    body: Vec<u8>,
+    body: io::BufWriter<std::fs::File>,
     tasks: usize,
     diagnostics: usize,
     counts: Vec<(&'static str, Severity, usize)>,
 }
 
 impl TextReport {
-    pub fn new(style: Style) -> Self {
-        TextReport {
+    pub fn new(style: Style) -> io::Result<Self> {
+        Ok(TextReport {
             style,
-            body: Vec::new(),
+            body: io::BufWriter::new(tempfile::tempfile()?),
             tasks: 0,
             diagnostics: 0,
             counts: Vec::new(),
-        }
+        })
     }
 
     pub fn add(&mut self, r: &TaskReport) -> io::Result<()> {
@@ -161,7 +162,7 @@ impl TextReport {
         if n == 0 {
             writeln!(out, "No task needs attention.")?;
             // A task asked for with --task is still shown, with "no diagnostics".
-            out.write_all(&self.body)?;
+            copy_body(self.body, out)?;
             return Ok(());
         }
         let noun = if n == 1 { "task needs" } else { "tasks need" };
@@ -175,7 +176,7 @@ impl TextReport {
             "{}",
             style.bold(&format!("{n} {noun} attention ({total} {diags})"))
         )?;
-        out.write_all(&self.body)?;
+        copy_body(self.body, out)?;
         self.counts.sort_by_key(|(k, s, _)| {
             (
                 std::cmp::Reverse(*s),
@@ -193,4 +194,13 @@ impl TextReport {
         writeln!(out, "{table}")?;
         Ok(())
     }
+}
+
+/// Replay the rendered tasks from the temporary file.
+fn copy_body(body: io::BufWriter<std::fs::File>, out: &mut impl Write) -> io::Result<()> {
+    use std::io::Seek;
+    let mut file = body.into_inner().map_err(io::IntoInnerError::into_error)?;
+    file.seek(io::SeekFrom::Start(0))?;
+    io::copy(&mut file, out)?;
+    Ok(())
 }

@@ -44,7 +44,8 @@ pub fn sha256(path: &Path) -> String {
         .collect()
 }
 
-/// Every task's (id, counter, error) as a reader of either schema sees it.
+/// Every task's (id, counter, error) as Hermes' kernel reads it: the current name when it
+/// exists, else the legacy one.
 pub fn task_values(path: &Path) -> Vec<(String, Option<i64>, Option<String>)> {
     let conn =
         rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -58,8 +59,7 @@ pub fn task_values(path: &Path) -> Vec<(String, Option<i64>, Option<String>)> {
         .collect();
     let has = |c: &str| cols.iter().any(|x| x == c);
     let pick = |new: &str, old: &str, none: &str| match (has(new), has(old)) {
-        (true, true) => format!("COALESCE({new}, {old})"),
-        (true, false) => new.to_string(),
+        (true, _) => new.to_string(),
         (false, true) => old.to_string(),
         _ => none.to_string(),
     };
