@@ -150,32 +150,12 @@ pub fn run(
             let mut st = TaskState::default();
             // The single-task path orders events by time, then id, and pre-parses payloads.
             if let Some(sql) = rows::events_sql(&snap, &payload_kinds, true, true) {
-                let mut stmt = board.conn.prepare(&sql).map_err(&err)?;
-                let mut rs = stmt.query([id]).map_err(&err)?;
-                while let Some(r) = rs.next().map_err(&err)? {
-                    let (kind, payload, ts) = (cell(r, 1)?, cell(r, 2)?, cell(r, 3)?);
-                    let ev = EventRow {
-                        kind: &kind,
-                        created_at: &ts,
-                        payload: &payload,
-                        mode: PayloadMode::SingleTask,
-                    };
-                    st.on_event(&ev, &params);
-                }
+                for_each_event(&board, &sql, [id], PayloadMode::SingleTask, |_, ev| {
+                    st.on_event(ev, &params)
+                })?;
             }
             if let Some(sql) = rows::runs_sql(&snap, &error_outcomes, true) {
-                let mut stmt = board.conn.prepare(&sql).map_err(&err)?;
-                let mut rs = stmt.query([id]).map_err(&err)?;
-                while let Some(r) = rs.next().map_err(&err)? {
-                    let (outcome, error) = (cell(r, 1)?, cell(r, 2)?);
-                    st.on_run(
-                        &RunRow {
-                            outcome: &outcome,
-                            error: &error,
-                        },
-                        &params,
-                    );
-                }
+                for_each_run(&board, &sql, [id], |_, run| st.on_run(run, &params))?;
             }
             scanned = 1;
             let rep = report(&task, &st, &mut failures);
@@ -194,32 +174,14 @@ pub fn run(
             let mut states: HashMap<String, TaskState> =
                 HashMap::with_capacity(usize::try_from(tasks).unwrap_or(0));
             if let Some(sql) = rows::events_sql(&snap, &payload_kinds, false, false) {
-                let mut stmt = board.conn.prepare(&sql).map_err(&err)?;
-                let mut rs = stmt.query([]).map_err(&err)?;
-                while let Some(r) = rs.next().map_err(&err)? {
-                    let (kind, payload, ts) = (cell(r, 1)?, cell(r, 2)?, cell(r, 3)?);
-                    let ev = EventRow {
-                        kind: &kind,
-                        created_at: &ts,
-                        payload: &payload,
-                        mode: PayloadMode::Fleet,
-                    };
-                    state_for(&mut states, r)?.on_event(&ev, &params);
-                }
+                for_each_event(&board, &sql, [], PayloadMode::Fleet, |id, ev| {
+                    states.entry(key(id)).or_default().on_event(ev, &params)
+                })?;
             }
             if let Some(sql) = rows::runs_sql(&snap, &error_outcomes, false) {
-                let mut stmt = board.conn.prepare(&sql).map_err(&err)?;
-                let mut rs = stmt.query([]).map_err(&err)?;
-                while let Some(r) = rs.next().map_err(&err)? {
-                    let (outcome, error) = (cell(r, 1)?, cell(r, 2)?);
-                    state_for(&mut states, r)?.on_run(
-                        &RunRow {
-                            outcome: &outcome,
-                            error: &error,
-                        },
-                        &params,
-                    );
-                }
+                for_each_run(&board, &sql, [], |id, run| {
+                    states.entry(key(id)).or_default().on_run(run, &params)
+                })?;
             }
             let sql = format!("{} WHERE status != 'archived'", rows::task_select(&snap));
             let mut stmt = board.conn.prepare(&sql).map_err(&err)?;
@@ -245,19 +207,63 @@ pub fn run(
     })
 }
 
-fn cell(r: &rusqlite::Row<'_>, i: usize) -> Result<Value> {
-    r.get_ref(i)
-        .map(Value::from_ref)
-        .map_err(|e| Error::Sqlite {
-            path: Default::default(),
-            source: e,
-        })
+fn cell(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Value> {
+    r.get_ref(i).map(Value::from_ref)
 }
 
-fn state_for<'a>(
-    states: &'a mut HashMap<String, TaskState>,
-    r: &rusqlite::Row<'_>,
-) -> Result<&'a mut TaskState> {
-    let id = cell(r, 0)?;
-    Ok(states.entry(key(&id)).or_default())
+/// Stream the rows of an [`rows::events_sql`] query, handing each to `f` with its task id.
+fn for_each_event(
+    board: &Board,
+    sql: &str,
+    params: impl rusqlite::Params,
+    mode: PayloadMode,
+    mut f: impl FnMut(&Value, &EventRow<'_>),
+) -> Result<()> {
+    let err = board.sql_err();
+    let mut stmt = board.conn.prepare(sql).map_err(&err)?;
+    let mut rs = stmt.query(params).map_err(&err)?;
+    while let Some(r) = rs.next().map_err(&err)? {
+        let (task, kind, payload, ts) = (cell(r, 0), cell(r, 1), cell(r, 2), cell(r, 3));
+        let (task, kind, payload, ts) = (
+            task.map_err(&err)?,
+            kind.map_err(&err)?,
+            payload.map_err(&err)?,
+            ts.map_err(&err)?,
+        );
+        let ev = EventRow {
+            kind: &kind,
+            created_at: &ts,
+            payload: &payload,
+            mode,
+        };
+        f(&task, &ev);
+    }
+    Ok(())
+}
+
+/// Stream the rows of a [`rows::runs_sql`] query, handing each to `f` with its task id.
+fn for_each_run(
+    board: &Board,
+    sql: &str,
+    params: impl rusqlite::Params,
+    mut f: impl FnMut(&Value, &RunRow<'_>),
+) -> Result<()> {
+    let err = board.sql_err();
+    let mut stmt = board.conn.prepare(sql).map_err(&err)?;
+    let mut rs = stmt.query(params).map_err(&err)?;
+    while let Some(r) = rs.next().map_err(&err)? {
+        let (task, outcome, error) = (
+            cell(r, 0).map_err(&err)?,
+            cell(r, 1).map_err(&err)?,
+            cell(r, 2).map_err(&err)?,
+        );
+        f(
+            &task,
+            &RunRow {
+                outcome: &outcome,
+                error: &error,
+            },
+        );
+    }
+    Ok(())
 }

@@ -85,6 +85,18 @@ fn not_a_board(path: &Path, snap: &Snapshot) -> Error {
     }
 }
 
+fn planned(plan: &Plan) -> Vec<StepReport> {
+    plan.steps
+        .iter()
+        .cloned()
+        .map(|step| StepReport {
+            step,
+            status: StepStatus::Planned,
+            refused: None,
+        })
+        .collect()
+}
+
 /// Migrate the board at `path`.
 pub fn run(path: &Path, opts: &Options) -> Result<Report> {
     let plan_opts = plan::Options {
@@ -110,16 +122,7 @@ pub fn run(path: &Path, opts: &Options) -> Result<Report> {
         journal_mode,
         state_before,
         state_after: None,
-        steps: first
-            .steps
-            .iter()
-            .cloned()
-            .map(|step| StepReport {
-                step,
-                status: StepStatus::Planned,
-                refused: None,
-            })
-            .collect(),
+        steps: planned(&first),
         backup: None,
         verification: None,
         changed: false,
@@ -180,16 +183,7 @@ fn apply_locked(
     }
     let plan = plan::plan(&snap, reference(), plan_opts);
     report.state_before = state;
-    report.steps = plan
-        .steps
-        .iter()
-        .cloned()
-        .map(|step| StepReport {
-            step,
-            status: StepStatus::Planned,
-            refused: None,
-        })
-        .collect();
+    report.steps = planned(&plan);
     if plan.is_empty() {
         // Another process migrated it between our first look and the lock.
         report.state_after = Some(report.state_before.clone());
