@@ -213,9 +213,13 @@ fn simulate_cmd(args: &SimulateArgs) -> Result<ExitCode> {
         args.max_retries,
         Some(scenarios::MAX_RUNTIME),
     );
-    let steps: Vec<(String, Option<kernel::Applied>)> = outcomes
+    // A task the breaker blocked (or that finished) is not run again; say why per step.
+    let steps: Vec<(String, Result<kernel::Applied, String>)> = outcomes
         .iter()
-        .map(|o| (o.as_str().to_string(), k.apply(t, *o)))
+        .map(|o| {
+            let applied = k.apply(t, *o).ok_or_else(|| k.tasks[t].status.clone());
+            (o.as_str().to_string(), applied)
+        })
         .collect();
     let note = match (args.semantics, args.max_retries) {
         (kernel::Semantics::Legacy, _) => format!(

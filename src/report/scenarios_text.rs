@@ -33,7 +33,7 @@ pub fn verify(out: &mut impl Write, style: &Style, checks: &[Check]) -> io::Resu
 
 pub fn simulate(
     out: &mut impl Write,
-    steps: &[(String, Option<Applied>)],
+    steps: &[(String, Result<Applied, String>)],
     limit_note: &str,
 ) -> io::Result<()> {
     let mut table = Table::new();
@@ -47,7 +47,7 @@ pub fn simulate(
     let mut tripped_at = None;
     for (i, (name, applied)) in steps.iter().enumerate() {
         match applied {
-            Some(a) => {
+            Ok(a) => {
                 if a.tripped && tripped_at.is_none() {
                     tripped_at = Some(i + 1);
                 }
@@ -59,13 +59,13 @@ pub fn simulate(
                     a.events.join(", "),
                 ]);
             }
-            None => {
+            Err(status) => {
                 table.add_row([
                     (i + 1).to_string(),
                     name.clone(),
                     "-".into(),
-                    "-".into(),
-                    "not run: the task is not ready".into(),
+                    status.clone(),
+                    format!("not run: the dispatcher skips a {status} task"),
                 ]);
             }
         }
