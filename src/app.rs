@@ -89,6 +89,9 @@ fn diagnose_cmd(cli: &Cli, args: &DiagnoseArgs, style: &Style) -> Result<ExitCod
         text.finish(&mut out, &path, &summary)?;
         out.flush()?;
     }
+    if let Some(w) = &summary.filesystem_warning {
+        eprintln!("warning: {w}");
+    }
     for (kind, n, why) in &summary.failures.0 {
         eprintln!(
             "warning: rule {kind} could not be evaluated for {n} task(s) ({why}); as in Hermes, its result was dropped there"
@@ -115,6 +118,9 @@ fn migrate_cmd(cli: &Cli, args: &MigrateArgs, style: &Style) -> Result<ExitCode>
         wait: wait(args.wait)?,
     };
     let report = migrate::run(&path, &opts)?;
+    if let Some(w) = &report.filesystem_warning {
+        eprintln!("warning: {w}");
+    }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.json {
         writeln!(out, "{}", to_string(&report))?;

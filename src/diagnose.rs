@@ -71,6 +71,9 @@ impl RuleFailures {
 #[derive(Debug, Clone)]
 pub struct Summary {
     pub state: State,
+    pub journal: crate::board::Journal,
+    /// Set when the board's journal mode is unsafe on its filesystem.
+    pub filesystem_warning: Option<String>,
     pub tasks_scanned: u64,
     pub failures: RuleFailures,
 }
@@ -202,6 +205,8 @@ pub fn run(
     board.conn.execute_batch("COMMIT").map_err(&err)?;
     Ok(Summary {
         state,
+        journal: board.header.journal,
+        filesystem_warning: board.filesystem_warning(),
         tasks_scanned: scanned,
         failures,
     })

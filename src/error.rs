@@ -122,6 +122,17 @@ pub enum Error {
     )]
     Locked { path: PathBuf, seconds: f64 },
 
+    #[error(
+        "timed out after {seconds}s waiting to read {path}: another process holds a lock on it"
+    )]
+    #[diagnostic(
+        code(kanban_doctor::board::busy),
+        help(
+            "a Hermes dispatcher or gateway is most likely writing the board; retry, or wait longer with --wait"
+        )
+    )]
+    Busy { path: PathBuf, seconds: f64 },
+
     #[error("verification failed before commit, rolled back: {detail}")]
     #[diagnostic(
         code(kanban_doctor::migrate::verify_failed),
@@ -188,6 +199,28 @@ pub enum Error {
 }
 
 impl Error {
+    /// A SQLite error, reported as a bounded lock wait when that is what it was.
+    pub fn from_sqlite(
+        path: &std::path::Path,
+        source: rusqlite::Error,
+        wait: std::time::Duration,
+    ) -> Self {
+        match &source {
+            rusqlite::Error::SqliteFailure(f, _)
+                if matches!(
+                    f.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) =>
+            {
+                Error::Busy {
+                    path: path.to_path_buf(),
+                    seconds: wait.as_secs_f64(),
+                }
+            }
+            _ => Error::sqlite(path, source),
+        }
+    }
+
     pub fn sqlite(path: &std::path::Path, source: rusqlite::Error) -> Self {
         Error::Sqlite {
             path: path.to_path_buf(),

@@ -293,3 +293,25 @@ fn global_flags_work_before_and_after_the_subcommand() {
     assert_eq!(a.stdout, b.stdout);
     assert_eq!(a.status.code(), Some(1));
 }
+
+#[test]
+fn a_board_locked_by_a_writer_is_a_bounded_wait_and_a_clear_error() {
+    let (_d, path) = copy_fixture("boards/legacy.db");
+    let hash = sha256(&path);
+    let writer = rusqlite::Connection::open(&path).unwrap();
+    // An exclusive lock in rollback-journal mode keeps every reader out.
+    writer
+        .execute_batch("BEGIN EXCLUSIVE; UPDATE tasks SET spawn_failures = 9;")
+        .unwrap();
+    let started = std::time::Instant::now();
+    cmd()
+        .args(["diagnose", "--wait", "0.3", "--db"])
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("kanban_doctor::board::busy"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    writer.execute_batch("ROLLBACK").unwrap();
+    drop(writer);
+    assert_eq!(sha256(&path), hash);
+}

@@ -3,6 +3,7 @@
 //! Opening never creates: the header is checked first (`header`), and SQLite is then asked
 //! for an existing file only, read-only (`mode=ro`) unless the command's purpose is to write.
 
+pub mod fs;
 pub mod header;
 pub mod locate;
 pub mod reference;
@@ -22,6 +23,10 @@ pub struct Board {
     pub path: PathBuf,
     pub header: Header,
     pub conn: Connection,
+    /// The filesystem type, where the platform tells.
+    pub filesystem: Option<String>,
+    /// How long any lock is waited for.
+    pub wait: Duration,
 }
 
 /// How a command may use the board.
@@ -76,22 +81,21 @@ impl Board {
             && header.journal == Journal::Wal
             && !sidecar("-wal")
             && !sidecar("-shm");
-        let conn = Connection::open_with_flags(
-            file_uri(path, access == Access::ReadOnly, immutable),
-            flags,
-        )
-        .map_err(|e| Error::sqlite(path, e))?;
-        conn.busy_timeout(wait)
-            .map_err(|e| Error::sqlite(path, e))?;
+        let err = |e| Error::from_sqlite(path, e, wait);
+        let uri = file_uri(path, access == Access::ReadOnly, immutable);
+        let conn = Connection::open_with_flags(uri, flags).map_err(err)?;
+        conn.busy_timeout(wait).map_err(err)?;
         // Touch the schema now so a damaged file fails here, with the path in the message.
         conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
             r.get::<_, i64>(0)
         })
-        .map_err(|e| Error::sqlite(path, e))?;
+        .map_err(err)?;
         Ok(Board {
             path: path.to_path_buf(),
             header,
             conn,
+            filesystem: fs::fstype(path),
+            wait,
         })
     }
 
@@ -103,7 +107,19 @@ impl Board {
     }
 
     pub fn sql_err(&self) -> impl Fn(rusqlite::Error) -> Error + '_ {
-        move |e| Error::sqlite(&self.path, e)
+        move |e| Error::from_sqlite(&self.path, e, self.wait)
+    }
+
+    /// A warning when the board's journal mode is unsafe on its filesystem.
+    pub fn filesystem_warning(&self) -> Option<String> {
+        let fs = self.filesystem.as_deref()?;
+        (self.header.journal == Journal::Wal && fs::is_network(fs)).then(|| {
+            format!(
+                "{} is in WAL mode on a {fs} filesystem: WAL is unsafe on network and FUSE \
+                 filesystems and has corrupted boards (Hermes #22032); keep the board on a local disk",
+                self.path.display()
+            )
+        })
     }
 }
 

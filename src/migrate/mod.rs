@@ -64,6 +64,11 @@ pub struct StepReport {
 pub struct Report {
     pub board: PathBuf,
     pub journal_mode: String,
+    /// The filesystem the board is on, where the platform tells.
+    pub filesystem: Option<String>,
+    /// Set when the journal mode is unsafe on that filesystem (Hermes #22032).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filesystem_warning: Option<String>,
     pub state_before: State,
     pub state_after: Option<State>,
     pub steps: Vec<StepReport>,
@@ -120,6 +125,8 @@ pub fn run(path: &Path, opts: &Options) -> Result<Report> {
     let mut report = Report {
         board: path.to_path_buf(),
         journal_mode,
+        filesystem: board.filesystem.clone(),
+        filesystem_warning: board.filesystem_warning(),
         state_before,
         state_after: None,
         steps: planned(&first),

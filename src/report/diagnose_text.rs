@@ -147,10 +147,11 @@ impl TextReport {
         let style = self.style;
         writeln!(
             out,
-            "{} {} ({} schema, {} {} scanned)",
+            "{} {} ({} schema, {}, {} {} scanned)",
             style.dim("board:"),
             escape::line(&board.display().to_string()),
             summary.state.label(),
+            summary.journal,
             summary.tasks_scanned,
             if summary.tasks_scanned == 1 {
                 "task"

@@ -84,5 +84,6 @@ pub fn insta_settings() -> insta::Settings {
     s.add_filter(r"/tmp/\.tmp[A-Za-z0-9]+/", "[TMP]/");
     s.add_filter(r"\d{8}T\d{6}Z-[0-9a-f]{8}", "[STAMP]-[HASH]");
     s.add_filter(r#""sha256": "[0-9a-f]{64}""#, r#""sha256": "[SHA256]""#);
+    s.add_filter(r#""filesystem": "[^"]*""#, r#""filesystem": "[FS]""#);
     s
 }
