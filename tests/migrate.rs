@@ -406,3 +406,33 @@ fn json_report_snapshot() {
         )
     });
 }
+
+#[test]
+fn null_legacy_counters_survive_a_copy_migration() {
+    let (_d, path) = copy_fixture("boards/legacy.db");
+    {
+        // A hand-made board whose legacy counter allows NULL.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "ALTER TABLE tasks ADD COLUMN tmp INTEGER; UPDATE tasks SET tmp = spawn_failures;
+             ALTER TABLE tasks DROP COLUMN spawn_failures; ALTER TABLE tasks RENAME COLUMN tmp TO spawn_failures;
+             UPDATE tasks SET spawn_failures = NULL WHERE rowid % 7 = 0;",
+        )
+        .unwrap();
+    }
+    let r = migrate_json(&path, &[]);
+    assert_eq!(
+        r["steps"][0]["action"], "copy-values",
+        "a differently declared column is copied"
+    );
+    assert_eq!(r["state_after"]["counter"], "partial");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let nulls: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM tasks WHERE consecutive_failures IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(nulls, 0);
+}

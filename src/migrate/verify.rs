@@ -89,8 +89,10 @@ pub fn figures(conn: &Connection, snap: &Snapshot) -> rusqlite::Result<Figures> 
         row_counts.insert(t.clone(), n);
     }
     let (counter, error) = rows::counter_exprs(snap);
+    // A NULL counter (possible only on hand-made legacy boards) becomes 0 when copied into
+    // the NOT NULL column; every reader treats the two alike, so they compare equal.
     let mut stmt = conn.prepare(&format!(
-        "SELECT id, {counter}, {error} FROM tasks ORDER BY rowid"
+        "SELECT id, COALESCE({counter}, 0), {error} FROM tasks ORDER BY rowid"
     ))?;
     let mut rs = stmt.query([])?;
     let mut h = Sha256::new();
