@@ -92,9 +92,18 @@ fn diagnose_cmd(cli: &Cli, args: &DiagnoseArgs, style: &Style) -> Result<ExitCod
     if let Some(w) = &summary.filesystem_warning {
         eprintln!("warning: {w}");
     }
-    for (kind, n, why) in &summary.failures.0 {
+    for f in &summary.failures.0 {
+        let more = if f.tasks > f.examples.len() {
+            ", …"
+        } else {
+            ""
+        };
         eprintln!(
-            "warning: rule {kind} could not be evaluated for {n} task(s) ({why}); as in Hermes, its result was dropped there"
+            "warning: rule {} could not be evaluated for {} task(s) ({}: {}{more}); as in Hermes, its result was dropped there",
+            f.kind,
+            f.tasks,
+            crate::escape::line(&f.examples.join(", ")),
+            f.why,
         );
     }
     Ok(if found > 0 && !args.exit_zero {

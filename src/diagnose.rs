@@ -54,15 +54,40 @@ fn ser_value<S: serde::Serializer>(v: &Value, s: S) -> std::result::Result<S::Ok
     v.to_json().serialize(s)
 }
 
-/// Rules that raised for some tasks (their results dropped there), by kind.
+/// A rule that raised for some tasks (its result dropped there, as Hermes drops it).
+#[derive(Debug, Clone)]
+pub struct RuleFailure {
+    pub kind: &'static str,
+    /// Why, for the first task it failed on.
+    pub why: &'static str,
+    pub tasks: usize,
+    /// The first few task ids, so the operator can look at them.
+    pub examples: Vec<String>,
+}
+
+/// Rule failures by kind, in the order first seen.
 #[derive(Debug, Default, Clone)]
-pub struct RuleFailures(pub Vec<(&'static str, usize, &'static str)>);
+pub struct RuleFailures(pub Vec<RuleFailure>);
 
 impl RuleFailures {
-    fn add(&mut self, kind: &'static str, why: &'static str) {
-        match self.0.iter_mut().find(|(k, _, _)| *k == kind) {
-            Some(entry) => entry.1 += 1,
-            None => self.0.push((kind, 1, why)),
+    const EXAMPLES: usize = 3;
+
+    fn add(&mut self, kind: &'static str, why: &'static str, task: &Value) {
+        let entry = match self.0.iter_mut().position(|f| f.kind == kind) {
+            Some(i) => &mut self.0[i],
+            None => {
+                self.0.push(RuleFailure {
+                    kind,
+                    why,
+                    tasks: 0,
+                    examples: Vec::new(),
+                });
+                self.0.last_mut().expect("just pushed")
+            }
+        };
+        entry.tasks += 1;
+        if entry.examples.len() < Self::EXAMPLES {
+            entry.examples.push(crate::rules::support::py_str(task));
         }
     }
 }
@@ -124,7 +149,7 @@ pub fn run(
     let report = |task: &TaskRow, st: &TaskState, failures: &mut RuleFailures| -> TaskReport {
         let (mut diags, failed) = st.evaluate(task, &params, opts.now, only);
         for (kind, why) in failed {
-            failures.add(kind, why.0);
+            failures.add(kind, why.0, &task.id);
         }
         if let Some(min) = opts.severity {
             diags.retain(|d| d.severity >= min);

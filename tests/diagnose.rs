@@ -315,3 +315,32 @@ fn a_board_locked_by_a_writer_is_a_bounded_wait_and_a_clear_error() {
     drop(writer);
     assert_eq!(sha256(&path), hash);
 }
+
+#[test]
+fn rules_dropped_on_odd_values_are_reported_once_on_stderr() {
+    let out = run(&[
+        "--db",
+        fixture("golden/cases/67-odd-values/board.db")
+            .to_str()
+            .unwrap(),
+        "--now",
+        NOW,
+        "--json",
+    ]);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr
+            .matches("rule block_unblock_cycling could not be evaluated")
+            .count(),
+        1,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "for 3 task(s) (t_29000001, t_29000008, t_29000009: unreadable event timestamp)"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"));
+}
