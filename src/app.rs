@@ -86,7 +86,7 @@ fn diagnose_cmd(cli: &Cli, args: &DiagnoseArgs, style: &Style) -> Result<ExitCod
             text.add(&rep).map_err(Error::Output)
         })?;
         let mut out = std::io::BufWriter::new(stdout.lock());
-        text.finish(&mut out, &path, &summary)?;
+        text.finish(&mut out, &path, cfg.source.as_deref(), &summary)?;
         out.flush()?;
     }
     if let Some(w) = &summary.filesystem_warning {

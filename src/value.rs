@@ -110,13 +110,6 @@ impl Num {
         }
     }
 
-    pub fn as_f64(self) -> f64 {
-        match self {
-            Num::Int(i) => i as f64,
-            Num::Float(f) => f,
-        }
-    }
-
     /// `self >= other` for an int `other`, exact for ints.
     pub fn ge(self, other: i64) -> bool {
         match self {

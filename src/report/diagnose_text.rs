@@ -142,6 +142,7 @@ impl TextReport {
         mut self,
         out: &mut impl Write,
         board: &std::path::Path,
+        config: Option<&std::path::Path>,
         summary: &Summary,
     ) -> io::Result<()> {
         let style = self.style;
@@ -159,6 +160,14 @@ impl TextReport {
                 "tasks"
             }
         )?;
+        if let Some(c) = config {
+            writeln!(
+                out,
+                "{} {}",
+                style.dim("config:"),
+                escape::line(&c.display().to_string())
+            )?;
+        }
         let (n, total) = (self.tasks, self.diagnostics);
         if n == 0 {
             writeln!(out, "No task needs attention.")?;

@@ -182,10 +182,6 @@ impl Kernel {
         self.now = now;
     }
 
-    pub fn now(&self) -> i64 {
-        self.now
-    }
-
     fn tick(&mut self) -> i64 {
         let t = self.now;
         self.now += self.step;
