@@ -111,7 +111,7 @@ pub struct DiagnoseArgs {
     pub json: bool,
 
     /// Evaluate as of this Unix time (seconds) instead of now; for reproducible output.
-    #[arg(long, value_name = "EPOCH")]
+    #[arg(long, value_name = "EPOCH", allow_negative_numbers = true)]
     pub now: Option<i64>,
 
     /// A Hermes config.yaml (default: config.yaml in the Hermes home, when it exists).

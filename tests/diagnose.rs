@@ -344,3 +344,67 @@ fn rules_dropped_on_odd_values_are_reported_once_on_stderr() {
     );
     assert!(!stderr.contains("panicked"));
 }
+
+/// Odd values in every column the rules read: no panic, in either mode, at any clock.
+#[test]
+fn odd_values_never_panic() {
+    let (_d, path) = copy_fixture("boards/current.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let huge = "x".repeat(1 << 20);
+        conn.execute_batch(
+            "UPDATE tasks SET title = CAST(X'FFFE41' AS TEXT), last_failure_error = CAST(X'C328' AS TEXT)
+               WHERE rowid % 5 = 0;
+             UPDATE tasks SET consecutive_failures = 'many', assignee = 42 WHERE rowid % 5 = 1;
+             UPDATE tasks SET consecutive_failures = 1e300, created_at = -9223372036854775808,
+               status = 'ready', claim_lock = NULL WHERE rowid % 5 = 2;
+             UPDATE tasks SET created_at = 9223372036854775807, status = 'ready', claim_lock = NULL,
+               assignee = X'00FF' WHERE rowid % 5 = 3;
+             UPDATE task_events SET created_at = 9223372036854775807 WHERE id % 7 = 0;
+             UPDATE task_events SET created_at = -9223372036854775808, kind = 'blocked' WHERE id % 7 = 1;
+             UPDATE task_events SET payload = '[1,2]', kind = 'completion_blocked_hallucination' WHERE id % 7 = 2;
+             UPDATE task_events SET payload = X'FF00', kind = 'suspected_hallucinated_references' WHERE id % 7 = 3;
+             UPDATE task_events SET created_at = 'soon', kind = 'unblocked' WHERE id % 7 = 4;
+             UPDATE task_runs SET outcome = 'crashed', error = 3.5 WHERE id % 3 = 0;
+             UPDATE task_runs SET outcome = 7 WHERE id % 3 = 1;",
+        )
+        .unwrap();
+        conn.execute("UPDATE task_runs SET error = ?1 WHERE id % 3 = 2", [&huge])
+            .unwrap();
+        conn.execute(
+            "UPDATE tasks SET last_failure_error = ?1 WHERE rowid % 5 = 4",
+            [&huge],
+        )
+        .unwrap();
+    }
+    let id: String = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT id FROM tasks WHERE rowid = 3", [], |r| r.get(0))
+        .unwrap();
+    for now in [
+        "-9223372036854775808",
+        "0",
+        "1796000000",
+        "9223372036854775807",
+    ] {
+        for extra in [
+            &[][..],
+            &["--json"],
+            &["--task", id.as_str()],
+            &["--task", id.as_str(), "--json"],
+        ] {
+            let out = cmd()
+                .args(["diagnose", "--exit-zero", "--now", now, "--db"])
+                .arg(&path)
+                .args(extra)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(0), "now={now} {extra:?}: {stderr}");
+            assert!(
+                !stderr.contains("panicked"),
+                "now={now} {extra:?}: {stderr}"
+            );
+        }
+    }
+}

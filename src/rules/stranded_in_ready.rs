@@ -86,7 +86,8 @@ impl Rule for StrandedInReady {
         if since == 0 {
             return Ok(None);
         }
-        let age = now - since;
+        // Python's integers do not overflow; i128 holds any difference of two i64s.
+        let age = i128::from(now) - i128::from(since);
         let agef = age as f64;
         if agef < threshold {
             return Ok(None);
@@ -111,6 +112,7 @@ impl Rule for StrandedInReady {
         ];
         let mut data = Map::new();
         data.insert("ready_since".into(), since.into());
+        let age = i64::try_from(age).map_err(|_| RuleFailure("age out of range"))?;
         data.insert("age_seconds".into(), age.into());
         data.insert("assignee".into(), assignee.into());
         data.insert("threshold_seconds".into(), threshold_int.into());

@@ -79,7 +79,8 @@ impl Rule for StuckInBlocked {
         if s.last_blocked == 0 {
             return Ok(None);
         }
-        let age_hours = (now - s.last_blocked) as f64 / 3600.0;
+        // Python's integers do not overflow; i128 holds any difference of two i64s.
+        let age_hours = (i128::from(now) - i128::from(s.last_blocked)) as f64 / 3600.0;
         if age_hours < hours {
             return Ok(None);
         }
