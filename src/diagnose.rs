@@ -133,14 +133,7 @@ pub fn run(
     let snap = Snapshot::read(&board.conn).map_err(&err)?;
     let state = snap.state(reference());
     if state.counter == Counter::NotABoard {
-        return Err(Error::NotABoard {
-            path: path.to_path_buf(),
-            reason: if snap.tables.is_empty() {
-                "the schema is empty".into()
-            } else {
-                "it has no `tasks` table".into()
-            },
-        });
+        return Err(Error::not_a_board(path, &snap));
     }
     let params = Params::new(cfg, opts.now);
     let only = opts.only.as_deref();

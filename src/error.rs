@@ -199,6 +199,19 @@ pub enum Error {
 }
 
 impl Error {
+    /// A valid SQLite file without the kanban schema (Hermes #83445: replaced under a live
+    /// process), told apart from an empty schema.
+    pub fn not_a_board(path: &std::path::Path, snap: &crate::board::schema::Snapshot) -> Self {
+        Error::NotABoard {
+            path: path.to_path_buf(),
+            reason: if snap.tables.is_empty() {
+                "the schema is empty".into()
+            } else {
+                "it has no `tasks` table".into()
+            },
+        }
+    }
+
     /// A SQLite error, reported as a bounded lock wait when that is what it was.
     pub fn from_sqlite(
         path: &std::path::Path,

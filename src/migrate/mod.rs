@@ -79,17 +79,6 @@ pub struct Report {
     pub dry_run: bool,
 }
 
-fn not_a_board(path: &Path, snap: &Snapshot) -> Error {
-    Error::NotABoard {
-        path: path.to_path_buf(),
-        reason: if snap.tables.is_empty() {
-            "the schema is empty".into()
-        } else {
-            "it has no `tasks` table".into()
-        },
-    }
-}
-
 fn planned(plan: &Plan) -> Vec<StepReport> {
     plan.steps
         .iter()
@@ -119,7 +108,7 @@ pub fn run(path: &Path, opts: &Options) -> Result<Report> {
     let snap = Snapshot::read(&board.conn).map_err(&err)?;
     let state_before = snap.state(reference());
     if state_before.counter == Counter::NotABoard {
-        return Err(not_a_board(path, &snap));
+        return Err(Error::not_a_board(path, &snap));
     }
     let first = plan::plan(&snap, reference(), plan_opts);
     let mut report = Report {
@@ -186,7 +175,7 @@ fn apply_locked(
     let snap = Snapshot::read(&board.conn).map_err(&err)?;
     let state = snap.state(reference());
     if state.counter == Counter::NotABoard {
-        return Err(not_a_board(&board.path, &snap));
+        return Err(Error::not_a_board(&board.path, &snap));
     }
     let plan = plan::plan(&snap, reference(), plan_opts);
     report.state_before = state;
