@@ -132,19 +132,10 @@ pub fn run(path: &Path, opts: &Options) -> Result<Report> {
     board
         .conn
         .execute_batch("BEGIN IMMEDIATE")
-        .map_err(|e| match e {
-            rusqlite::Error::SqliteFailure(f, _)
-                if matches!(
-                    f.code,
-                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-                ) =>
-            {
-                Error::Locked {
-                    path: path.to_path_buf(),
-                    seconds: opts.wait.as_secs_f64(),
-                }
-            }
-            e => err(e),
+        .map_err(|e| match err(e) {
+            // A bounded wait for the write lock ran out: name the likely holder.
+            Error::Busy { path, seconds } => Error::Locked { path, seconds },
+            other => other,
         })?;
     let outcome = apply_locked(&board, opts, plan_opts, &mut report);
     match outcome {
