@@ -382,12 +382,7 @@ fn dry_run_plan_snapshot() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
-    insta_settings().bind(|| {
-        insta::assert_snapshot!(
-            "migrate_dry_run_legacy",
-            String::from_utf8(out.stdout).unwrap()
-        )
-    });
+    snapshot_stdout("migrate_dry_run_legacy", &out);
 }
 
 #[test]
@@ -399,12 +394,7 @@ fn json_report_snapshot() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
-    insta_settings().bind(|| {
-        insta::assert_snapshot!(
-            "migrate_json_legacy",
-            String::from_utf8(out.stdout).unwrap()
-        )
-    });
+    snapshot_stdout("migrate_json_legacy", &out);
 }
 
 #[test]

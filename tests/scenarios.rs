@@ -229,12 +229,7 @@ fn migrate_report_for_the_legacy_scenario_board() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
-    insta_settings().bind(|| {
-        insta::assert_snapshot!(
-            "scenario_migrate_legacy_board",
-            String::from_utf8(out.stdout).unwrap()
-        )
-    });
+    snapshot_stdout("scenario_migrate_legacy_board", &out);
     let after = cmd()
         .args(["diagnose", "--json", "--now", NOW, "--db"])
         .arg(&path)
@@ -258,13 +253,9 @@ fn verify_passes_and_its_report_is_stable() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    insta_settings().bind(|| {
-        insta::assert_snapshot!("scenarios_verify", String::from_utf8(out.stdout).unwrap())
-    });
+    snapshot_stdout("scenarios_verify", &out);
     let list = cmd().args(["scenarios", "--list"]).output().unwrap();
-    insta_settings().bind(|| {
-        insta::assert_snapshot!("scenarios_list", String::from_utf8(list.stdout).unwrap())
-    });
+    snapshot_stdout("scenarios_list", &list);
 }
 
 #[test]
@@ -276,12 +267,7 @@ fn simulate_snapshots_under_both_semantics() {
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(0));
-        insta_settings().bind(|| {
-            insta::assert_snapshot!(
-                format!("simulate_{sem}"),
-                String::from_utf8(out.stdout).unwrap()
-            )
-        });
+        snapshot_stdout(&format!("simulate_{sem}"), &out);
     }
     let spawn = cmd()
         .args([
@@ -295,12 +281,7 @@ fn simulate_snapshots_under_both_semantics() {
         ])
         .output()
         .unwrap();
-    insta_settings().bind(|| {
-        insta::assert_snapshot!(
-            "simulate_legacy_spawn_reset",
-            String::from_utf8(spawn.stdout).unwrap()
-        )
-    });
+    snapshot_stdout("simulate_legacy_spawn_reset", &spawn);
     cmd()
         .args(["simulate", "--outcomes", "timed_out,exploded"])
         .assert()

@@ -79,6 +79,11 @@ fn migrate_board(path: &Path) -> Result<String> {
         .map_or_else(|| report.state_before.label(), |s| s.label()))
 }
 
+/// The most recent failure outcome as shown in both columns of the table: ` [timed_out]`.
+fn bracketed(outcome: Option<&str>) -> String {
+    outcome.map_or(String::new(), |o| format!(" [{o}]"))
+}
+
 fn describe_expect(e: &Expect) -> String {
     match e {
         Expect::Clean => "no diagnostics".into(),
@@ -88,8 +93,7 @@ fn describe_expect(e: &Expect) -> String {
             outcome,
             action,
         } => {
-            let outcome = outcome.map_or(String::new(), |o| format!(" [{o}]"));
-            format!("{kind}: {title}…{outcome} → {action}…")
+            format!("{kind}: {title}…{} → {action}…", bracketed(*outcome))
         }
     }
 }
@@ -101,11 +105,7 @@ fn describe_got(r: Option<&TaskReport>) -> String {
     r.diagnostics
         .iter()
         .map(|d| {
-            let outcome = d
-                .data
-                .get("most_recent_outcome")
-                .and_then(|v| v.as_str())
-                .map_or(String::new(), |o| format!(" [{o}]"));
+            let outcome = bracketed(d.data.get("most_recent_outcome").and_then(|v| v.as_str()));
             let action = d
                 .actions
                 .iter()

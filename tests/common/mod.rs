@@ -87,3 +87,9 @@ pub fn insta_settings() -> insta::Settings {
     s.add_filter(r#""filesystem": "[^"]*""#, r#""filesystem": "[FS]""#);
     s
 }
+
+/// Snapshot a command's stdout under `name`, with the shared settings.
+pub fn snapshot_stdout(name: &str, out: &std::process::Output) {
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    insta_settings().bind(|| insta::assert_snapshot!(name, text));
+}
