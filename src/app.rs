@@ -3,9 +3,9 @@
 //! Exit codes: 0 clean (or migrated), 1 findings (or `--check` says work is needed),
 //! 2 any error (raised as [`Error`] and printed by `main`).
 
-use std::io::Write;
+use std::io::{Seek, SeekFrom, Write};
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::board::locate;
 use crate::cli::{
@@ -29,12 +29,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Scenarios(args) => scenarios_cmd(args, &style),
         Command::Simulate(args) => simulate_cmd(args),
     }
-}
-
-fn wait(seconds: f64) -> Result<Duration> {
-    Duration::try_from_secs_f64(seconds).map_err(|_| Error::Usage {
-        message: format!("--wait takes a non-negative number of seconds, not {seconds}"),
-    })
 }
 
 fn diagnose_cmd(cli: &Cli, args: &DiagnoseArgs, style: &Style) -> Result<ExitCode> {
@@ -68,17 +62,32 @@ fn diagnose_cmd(cli: &Cli, args: &DiagnoseArgs, style: &Style) -> Result<ExitCod
         task: args.task.clone(),
         severity: args.severity,
         only: (!args.rules.is_empty()).then(|| args.rules.clone()),
-        wait: wait(args.wait)?,
+        wait: args.wait,
     };
     let mut found = 0usize;
     let summary;
     if args.json {
-        let mut writer = ArrayWriter::new(std::io::BufWriter::new(stdout.lock()));
+        // The document goes to a temporary file first and reaches stdout only once the
+        // scan has succeeded: an error in the middle of a board must never leave a
+        // consumer half a JSON array (exit 2 with stdout empty instead).
+        let spill_err = |source| Error::Io {
+            path: std::env::temp_dir(),
+            source,
+        };
+        let spill = tempfile::tempfile().map_err(spill_err)?;
+        let mut writer = ArrayWriter::new(std::io::BufWriter::new(spill));
         summary = diagnose::run(&path, &cfg, &opts, |rep| {
             found += rep.diagnostics.len();
-            writer.push(&rep).map_err(Error::Output)
+            writer.push(&rep).map_err(spill_err)
         })?;
-        writer.finish()?;
+        let mut spill = writer
+            .finish()
+            .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
+            .map_err(spill_err)?;
+        spill.seek(SeekFrom::Start(0)).map_err(spill_err)?;
+        let mut out = stdout.lock();
+        std::io::copy(&mut spill, &mut out)?;
+        out.flush()?;
     } else {
         let mut text = diagnose_text::TextReport::new(*style)?;
         summary = diagnose::run(&path, &cfg, &opts, |rep| {
@@ -124,19 +133,33 @@ fn migrate_cmd(cli: &Cli, args: &MigrateArgs, style: &Style) -> Result<ExitCode>
             (Some(p), false) => BackupChoice::At(p.clone()),
             (None, false) => BackupChoice::Beside,
         },
-        wait: wait(args.wait)?,
+        wait: args.wait,
     };
     let report = migrate::run(&path, &opts)?;
     if let Some(w) = &report.filesystem_warning {
         eprintln!("warning: {w}");
     }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    if args.json {
-        writeln!(out, "{}", to_string(&report))?;
+    let written = if args.json {
+        writeln!(out, "{}", to_string(&report))
     } else {
-        migrate_text::render(&mut out, style, &report, args.check)?;
+        migrate_text::render(&mut out, style, &report, args.check)
     }
-    out.flush()?;
+    .and_then(|()| out.flush());
+    if let Err(source) = written {
+        // The migration is committed whatever happens to its report: say so, with the
+        // backup, rather than an error that reads as if the board were unchanged.
+        if report.changed && source.kind() != std::io::ErrorKind::BrokenPipe {
+            let e = Error::ReportUnwritten {
+                path: report.board.clone(),
+                backup: report.backup.as_ref().map(|b| b.path.clone()),
+                source,
+            };
+            eprintln!("{:?}", miette::Report::new(e));
+            return Ok(ExitCode::SUCCESS);
+        }
+        return Err(Error::Output(source));
+    }
     Ok(if args.check && !report.steps.is_empty() {
         ExitCode::from(1)
     } else {

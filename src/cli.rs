@@ -1,6 +1,7 @@
 //! Command-line interface: the commands, their flags, and the help text users read.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -130,9 +131,9 @@ pub struct DiagnoseArgs {
     #[arg(long)]
     pub list_rules: bool,
 
-    /// Seconds to wait for a locked board before giving up.
-    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
-    pub wait: f64,
+    /// Seconds to wait for a locked board before giving up (0 to 86400).
+    #[arg(long, default_value = "5", value_parser = parse_wait, value_name = "SECONDS")]
+    pub wait: Duration,
 }
 
 /// How legacy counter columns become current ones.
@@ -175,7 +176,25 @@ pub struct MigrateArgs {
     #[arg(long)]
     pub no_backup: bool,
 
-    /// Seconds to wait for the write lock before giving up.
-    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
-    pub wait: f64,
+    /// Seconds to wait for the write lock before giving up (0 to 86400).
+    #[arg(long, default_value = "5", value_parser = parse_wait, value_name = "SECONDS")]
+    pub wait: Duration,
+}
+
+/// The longest `--wait`: a day. SQLite counts its busy timeout in milliseconds in a 32-bit
+/// integer, so anything past about 24.8 days cannot even be expressed.
+pub const MAX_WAIT_SECONDS: f64 = 86_400.0;
+
+/// `--wait SECONDS`: a number of seconds from 0 to a day, fractions allowed.
+fn parse_wait(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !(0.0..=MAX_WAIT_SECONDS).contains(&secs) {
+        return Err(format!(
+            "{s} is out of range: wait between 0 and {MAX_WAIT_SECONDS} seconds (a day)"
+        ));
+    }
+    Ok(Duration::from_secs_f64(secs))
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::board::schema::{Counter, Snapshot, State};
+use crate::board::schema::{Snapshot, State};
 use crate::board::{Access, Board, reference::reference, rows};
 use crate::config::DiagConfig;
 use crate::error::{Error, Result};
@@ -131,10 +131,7 @@ pub fn run(
     // One read transaction for every pass: a consistent snapshot even while a dispatcher writes.
     board.conn.execute_batch("BEGIN DEFERRED").map_err(&err)?;
     let snap = Snapshot::read(&board.conn).map_err(&err)?;
-    let state = snap.state(reference());
-    if state.counter == Counter::NotABoard {
-        return Err(Error::not_a_board(path, &snap));
-    }
+    let state = snap.checked_state(path, reference())?;
     let params = Params::new(cfg, opts.now);
     let only = opts.only.as_deref();
     let mut failures = RuleFailures::default();

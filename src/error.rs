@@ -11,7 +11,7 @@ use thiserror::Error;
 
 #[derive(Debug, Error, Diagnostic)]
 pub enum Error {
-    #[error("no board at {path}")]
+    #[error("no board at {}", esc(.path))]
     #[diagnostic(
         code(kanban_doctor::board::not_found),
         help(
@@ -20,7 +20,7 @@ pub enum Error {
     )]
     NotFound { path: PathBuf },
 
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {}: {}", esc(.path), esc_err(.source))]
     #[diagnostic(
         code(kanban_doctor::board::io),
         help("check the path and its permissions")
@@ -31,7 +31,7 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    #[error("{path} is empty (0 bytes): not a board")]
+    #[error("{} is empty (0 bytes): not a board", esc(.path))]
     #[diagnostic(
         code(kanban_doctor::board::empty_file),
         help(
@@ -40,7 +40,7 @@ pub enum Error {
     )]
     EmptyFile { path: PathBuf },
 
-    #[error("{path} is not an SQLite database (first bytes: {first_bytes})")]
+    #[error("{} is not an SQLite database (first bytes: {first_bytes})", esc(.path))]
     #[diagnostic(
         code(kanban_doctor::board::not_sqlite),
         help("point --db at a Hermes kanban.db file")
@@ -48,7 +48,8 @@ pub enum Error {
     NotSqlite { path: PathBuf, first_bytes: String },
 
     #[error(
-        "{path}: the SQLite header was overwritten by a TLS record at byte offset {offset} (first bytes: {first_bytes})"
+        "{}: the SQLite header was overwritten by a TLS record at byte offset {offset} (first bytes: {first_bytes})",
+        esc(.path)
     )]
     #[diagnostic(
         code(kanban_doctor::board::tls_overwrite),
@@ -62,7 +63,7 @@ pub enum Error {
         first_bytes: String,
     },
 
-    #[error("{path}: corrupt SQLite header: {reason}")]
+    #[error("{}: corrupt SQLite header: {reason}", esc(.path))]
     #[diagnostic(
         code(kanban_doctor::board::corrupt_header),
         help("restore the board from a backup")
@@ -70,7 +71,8 @@ pub enum Error {
     CorruptHeader { path: PathBuf, reason: String },
 
     #[error(
-        "{path} is truncated: the header says {expected} bytes ({pages} pages of {page_size}), the file has {actual}"
+        "{} is truncated: the header says {expected} bytes ({pages} pages of {page_size}), the file has {actual}",
+        esc(.path)
     )]
     #[diagnostic(
         code(kanban_doctor::board::truncated),
@@ -84,7 +86,7 @@ pub enum Error {
         actual: u64,
     },
 
-    #[error("{path} is not a kanban board: {reason}")]
+    #[error("{} is not a kanban board: {reason}", esc(.path))]
     #[diagnostic(
         code(kanban_doctor::board::not_a_board),
         help(
@@ -93,18 +95,94 @@ pub enum Error {
     )]
     NotABoard { path: PathBuf, reason: String },
 
-    #[error("SQLite error on {path}: {source}")]
+    #[error("SQLite error on {}: {}", esc(.path), esc(.message))]
     #[diagnostic(
         code(kanban_doctor::board::sqlite),
-        help("run `PRAGMA integrity_check` on a copy of the board")
+        help(
+            "this is SQLite's own message; kanban-doctor changed nothing. If it persists, report it with the message above"
+        )
     )]
     Sqlite {
         path: PathBuf,
-        #[source]
-        source: rusqlite::Error,
+        message: String,
+        /// SQLite's extended result code, when SQLite gave one.
+        code: Option<i32>,
     },
 
-    #[error("{path} failed PRAGMA integrity_check: {detail}")]
+    #[error("{} is damaged: SQLite says {}", esc(.path), esc(.message))]
+    #[diagnostic(
+        code(kanban_doctor::board::corrupt),
+        help(
+            "the file's pages do not hold together; run `PRAGMA integrity_check` on a copy of it, and restore the board from a backup (kanban.db.*.bak)"
+        )
+    )]
+    Corrupt { path: PathBuf, message: String },
+
+    #[error("{} has a hot journal: a writer died in the middle of a transaction", esc(.path))]
+    #[diagnostic(
+        code(kanban_doctor::board::hot_journal),
+        help(
+            "the journal beside the board holds the interrupted transaction, and only a read-write open rolls it back; kanban-doctor reads read-only and will not. Let Hermes open the board once (or run `sqlite3 kanban.db 'PRAGMA quick_check'` as the board's owner), then run this again"
+        )
+    )]
+    HotJournal { path: PathBuf },
+
+    #[error("cannot write {}: {}", esc(.path), esc(.message))]
+    #[diagnostic(
+        code(kanban_doctor::board::read_only),
+        help(
+            "migrate needs to write the board and to create a journal in its directory; run it as the board's owner, or on a writable copy. Nothing was changed"
+        )
+    )]
+    ReadOnly { path: PathBuf, message: String },
+
+    #[error("cannot open {}: {}", esc(.path), esc(.message))]
+    #[diagnostic(
+        code(kanban_doctor::board::cannot_open),
+        help(
+            "check that the file and its directory exist and are readable; a WAL board also needs its `-shm` index, which SQLite creates beside it"
+        )
+    )]
+    CannotOpen { path: PathBuf, message: String },
+
+    #[error(
+        "{} is in WAL mode with a `-wal` file but no `-shm` index, and the index cannot be created beside it",
+        esc(.path)
+    )]
+    #[diagnostic(
+        code(kanban_doctor::board::wal_index),
+        help(
+            "the `-wal` file may hold committed transactions that only its index makes readable; make the directory writable, or copy the board together with its `-wal` file to a writable directory and run there"
+        )
+    )]
+    WalIndexUnavailable { path: PathBuf },
+
+    #[error("I/O error on {}: {}", esc(.path), esc(.message))]
+    #[diagnostic(
+        code(kanban_doctor::board::io_error),
+        help(
+            "the operating system failed a read or write (a full or failing disk, a lost network mount); check the disk and the kernel log. Nothing was changed"
+        )
+    )]
+    SqliteIo { path: PathBuf, message: String },
+
+    #[error("{} is not a regular file ({kind})", esc(.path))]
+    #[diagnostic(
+        code(kanban_doctor::board::not_a_file),
+        help("a board is a regular file named kanban.db; point --db at one")
+    )]
+    NotAFile { path: PathBuf, kind: &'static str },
+
+    #[error("{}: table `tasks` has no `{column}` column", esc(.path))]
+    #[diagnostic(
+        code(kanban_doctor::board::missing_column),
+        help(
+            "every Hermes kernel's `tasks` table has it, so this board was made or damaged by another tool; Hermes cannot read it either. Restore it from a backup"
+        )
+    )]
+    MissingColumn { path: PathBuf, column: &'static str },
+
+    #[error("{} failed PRAGMA integrity_check: {}", esc(.path), esc(.detail))]
     #[diagnostic(
         code(kanban_doctor::board::integrity),
         help(
@@ -113,7 +191,7 @@ pub enum Error {
     )]
     Integrity { path: PathBuf, detail: String },
 
-    #[error("timed out after {seconds}s waiting for the write lock on {path}")]
+    #[error("timed out after {seconds}s waiting for the write lock on {}", esc(.path))]
     #[diagnostic(
         code(kanban_doctor::migrate::locked),
         help(
@@ -123,7 +201,8 @@ pub enum Error {
     Locked { path: PathBuf, seconds: f64 },
 
     #[error(
-        "timed out after {seconds}s waiting to read {path}: another process holds a lock on it"
+        "timed out after {seconds}s waiting to read {}: another process holds a lock on it",
+        esc(.path)
     )]
     #[diagnostic(
         code(kanban_doctor::board::busy),
@@ -133,7 +212,37 @@ pub enum Error {
     )]
     Busy { path: PathBuf, seconds: f64 },
 
-    #[error("verification failed before commit, rolled back: {detail}")]
+    #[error(
+        "timed out after {seconds}s waiting for readers of {} to finish, so the migration could not commit; it was rolled back",
+        esc(.path)
+    )]
+    #[diagnostic(
+        code(kanban_doctor::migrate::commit_blocked),
+        help(
+            "a rollback-journal board can only be committed when no process is reading it (a dispatcher, a `hermes kanban` command, another kanban-doctor); the board is unchanged. Retry when it is quieter, or with a longer --wait"
+        )
+    )]
+    CommitBlocked { path: PathBuf, seconds: f64 },
+
+    #[error("the migration step `{step}` failed: {}", esc(.message))]
+    #[diagnostic(
+        code(kanban_doctor::migrate::step_failed),
+        help(
+            "SQLite refused the change, most often because a view or trigger names the column (drop or rewrite it first, or migrate without --drop-legacy); the migration was rolled back and the board is unchanged"
+        )
+    )]
+    StepFailed { step: String, message: String },
+
+    #[error("refusing to write the backup to {}: SQLite uses that file for the board itself", esc(.path))]
+    #[diagnostic(
+        code(kanban_doctor::migrate::backup_is_board_file),
+        help(
+            "the board, its `-journal`, `-wal` and `-shm` belong to SQLite; choose another --backup path. Nothing was changed"
+        )
+    )]
+    BackupIsBoardFile { path: PathBuf },
+
+    #[error("verification failed before commit, rolled back: {}", esc(.detail))]
     #[diagnostic(
         code(kanban_doctor::migrate::verify_failed),
         help(
@@ -142,7 +251,7 @@ pub enum Error {
     )]
     VerifyFailed { detail: String },
 
-    #[error("cannot write the backup {path}: {source}")]
+    #[error("cannot write the backup {}: {}", esc(.path), esc_err(.source))]
     #[diagnostic(
         code(kanban_doctor::migrate::backup),
         help("choose another location with --backup PATH; nothing was changed")
@@ -153,7 +262,7 @@ pub enum Error {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
 
-    #[error("cannot read config {path}: {source}")]
+    #[error("cannot read config {}: {}", esc(.path), esc_err(.source))]
     #[diagnostic(code(kanban_doctor::config::read), help("check the --config path"))]
     ConfigRead {
         path: PathBuf,
@@ -161,7 +270,7 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    #[error("{path}:{line}:{column}: config does not parse: {message}")]
+    #[error("{}:{line}:{column}: config does not parse: {}", esc(.path), esc(.message))]
     #[diagnostic(
         code(kanban_doctor::config::parse),
         help("fix the YAML at that line and column")
@@ -173,14 +282,14 @@ pub enum Error {
         message: String,
     },
 
-    #[error("no task {id} on this board")]
+    #[error("no task {} on this board", esc(.id))]
     #[diagnostic(
         code(kanban_doctor::diagnose::unknown_task),
         help("list task ids with `hermes kanban list`")
     )]
     UnknownTask { id: String },
 
-    #[error("invalid board slug {slug:?}")]
+    #[error("invalid board slug \"{}\"", esc(.slug))]
     #[diagnostic(
         code(kanban_doctor::board::bad_slug),
         help(
@@ -189,56 +298,118 @@ pub enum Error {
     )]
     BadSlug { slug: String },
 
-    #[error("{message}")]
+    #[error("{}", esc(.message))]
     #[diagnostic(code(kanban_doctor::usage))]
     Usage { message: String },
 
-    #[error("cannot write output: {0}")]
+    #[error("cannot write output: {}", esc_err(.0))]
     #[diagnostic(code(kanban_doctor::output))]
     Output(#[from] std::io::Error),
+
+    #[error(
+        "the board {} WAS migrated, but the report could not be written: {}",
+        esc(.path),
+        esc_err(.source)
+    )]
+    #[diagnostic(
+        code(kanban_doctor::migrate::report_unwritten),
+        help("{}", .backup.as_deref().map_or_else(
+            || "the migration is committed and needs nothing more; run `kanban-doctor migrate --check` to confirm".to_string(),
+            |b| format!("the migration is committed; its backup is {}. Run `kanban-doctor migrate --check` to confirm", esc(b)),
+        ))
+    )]
+    ReportUnwritten {
+        path: PathBuf,
+        backup: Option<PathBuf>,
+        source: std::io::Error,
+    },
+}
+
+/// A path or message for a human: escaped, since paths and SQLite's messages can carry
+/// text from the board or the environment (an OSC 52 sequence in a file name).
+fn esc(v: &(impl EscapeArg + ?Sized)) -> String {
+    v.escaped()
+}
+
+fn esc_err(e: &dyn std::fmt::Display) -> String {
+    crate::escape::line(&e.to_string()).into_owned()
+}
+
+trait EscapeArg {
+    fn escaped(&self) -> String;
+}
+
+impl EscapeArg for PathBuf {
+    fn escaped(&self) -> String {
+        crate::escape::path(self)
+    }
+}
+
+impl EscapeArg for std::path::Path {
+    fn escaped(&self) -> String {
+        crate::escape::path(self)
+    }
+}
+
+impl EscapeArg for String {
+    fn escaped(&self) -> String {
+        crate::escape::line(self).into_owned()
+    }
 }
 
 impl Error {
-    /// A valid SQLite file without the kanban schema (Hermes #83445: replaced under a live
-    /// process), told apart from an empty schema.
-    pub fn not_a_board(path: &std::path::Path, snap: &crate::board::schema::Snapshot) -> Self {
-        Error::NotABoard {
-            path: path.to_path_buf(),
-            reason: if snap.tables.is_empty() {
-                "the schema is empty".into()
-            } else {
-                "it has no `tasks` table".into()
-            },
-        }
-    }
-
-    /// A SQLite error, reported as a bounded lock wait when that is what it was.
+    /// A SQLite error, classified: a bounded lock wait that ran out, a damaged file, a hot
+    /// journal, a read-only file, an I/O failure, or SQLite's own message as a last resort.
     pub fn from_sqlite(
         path: &std::path::Path,
         source: rusqlite::Error,
         wait: std::time::Duration,
     ) -> Self {
-        match &source {
-            rusqlite::Error::SqliteFailure(f, _)
-                if matches!(
-                    f.code,
-                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-                ) =>
-            {
-                Error::Busy {
-                    path: path.to_path_buf(),
-                    seconds: wait.as_secs_f64(),
-                }
-            }
-            _ => Error::sqlite(path, source),
+        use rusqlite::ErrorCode as C;
+        use rusqlite::ffi;
+        let path = path.to_path_buf();
+        let message = sqlite_message(&source);
+        let rusqlite::Error::SqliteFailure(f, _) = &source else {
+            return Error::Sqlite {
+                path,
+                message,
+                code: None,
+            };
+        };
+        match (f.code, f.extended_code) {
+            (C::DatabaseBusy | C::DatabaseLocked, _) => Error::Busy {
+                path,
+                seconds: wait.as_secs_f64(),
+            },
+            (_, ffi::SQLITE_READONLY_ROLLBACK) => Error::HotJournal { path },
+            (C::ReadOnly, _) => Error::ReadOnly { path, message },
+            (C::DatabaseCorrupt | C::NotADatabase, _) => Error::Corrupt { path, message },
+            (C::CannotOpen, _) => Error::CannotOpen { path, message },
+            (C::SystemIoFailure | C::DiskFull, _) => Error::SqliteIo { path, message },
+            (_, code) => Error::Sqlite {
+                path,
+                message,
+                code: Some(code),
+            },
         }
     }
 
+    /// A SQLite error with no lock wait in play.
     pub fn sqlite(path: &std::path::Path, source: rusqlite::Error) -> Self {
-        Error::Sqlite {
-            path: path.to_path_buf(),
-            source,
+        Self::from_sqlite(path, source, std::time::Duration::ZERO)
+    }
+}
+
+/// SQLite's message, with its extended code where it has one.
+fn sqlite_message(e: &rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::SqliteFailure(f, Some(msg)) => {
+            format!("{msg} (SQLite code {})", f.extended_code)
         }
+        rusqlite::Error::SqliteFailure(f, None) => {
+            format!("{f} (SQLite code {})", f.extended_code)
+        }
+        other => other.to_string(),
     }
 }
 

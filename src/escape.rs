@@ -13,7 +13,7 @@ fn needs_escape(c: char) -> bool {
     matches!(c,
         '\u{0}'..='\u{8}' | '\u{a}'..='\u{1f}' | '\u{7f}'..='\u{9f}'
         | '\u{61c}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
-        | '\u{2060}'..='\u{2069}' | '\u{feff}')
+        | '\u{2028}' | '\u{2029}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
 }
 
 /// Escape `s` for one line of human output.
@@ -36,6 +36,11 @@ pub fn line(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Escape a path for one line of human output (lossy where it is not UTF-8).
+pub fn path(p: &std::path::Path) -> String {
+    line(&p.to_string_lossy()).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,6 +50,7 @@ mod tests {
         assert_eq!(line("\x1b]52;c;aGk=\x07ok"), "\\x1b]52;c;aGk=\\x07ok");
         assert_eq!(line("abc\u{202e}fed"), "abc\\u{202e}fed");
         assert_eq!(line("a\r\nb\u{85}"), "a\\r\\nb\\u{0085}");
+        assert_eq!(line("a\u{2028}b\u{2029}"), "a\\u{2028}b\\u{2029}");
         assert_eq!(line("tab\tand é 🙂"), "tab\tand é 🙂");
         assert!(matches!(line("plain"), Cow::Borrowed(_)));
     }

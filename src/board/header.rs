@@ -56,6 +56,31 @@ fn tls_record_at(data: &[u8], offset: usize) -> bool {
     (0x14..=0x17).contains(&rec[0]) && rec[1] == 3 && rec[2] <= 4 && len > 0 && len <= 18432
 }
 
+/// What a non-regular file is, for the message.
+fn file_kind(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    }
+}
+
 /// Validate the header of the file at `path` without opening it with SQLite.
 pub fn check(path: &Path) -> Result<Header> {
     let io = |source| Error::Io {
@@ -71,10 +96,12 @@ pub fn check(path: &Path) -> Result<Header> {
             io(e)
         }
     })?;
-    if meta.is_dir() {
-        return Err(Error::NotSqlite {
+    // Only a regular file can be a board. Opening a FIFO would block until a writer
+    // appears, and a device reads forever (/dev/zero) or reads nothing (/dev/null).
+    if !meta.is_file() {
+        return Err(Error::NotAFile {
             path: path.to_path_buf(),
-            first_bytes: "(a directory)".into(),
+            kind: file_kind(&meta.file_type()),
         });
     }
     let file_size = meta.len();

@@ -36,8 +36,23 @@ pub enum Access {
     ReadWrite,
 }
 
+/// Whether `board<ext>` exists (a `stat`, never an open).
+fn sidecar(board: &Path, ext: &str) -> bool {
+    let mut p = board.as_os_str().to_owned();
+    p.push(ext);
+    Path::new(&p).exists()
+}
+
+/// SQLite could not open or create a file it needs (the WAL index, in practice).
+fn cannot_open(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::ReadOnly)
+    )
+}
+
 /// `file:` URI for a path, escaping the characters a URI gives meaning to.
-fn file_uri(path: &Path, read_only: bool, immutable: bool) -> String {
+pub(crate) fn file_uri(path: &Path, read_only: bool, immutable: bool) -> String {
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let mut uri = String::from("file:");
     for c in abs.to_string_lossy().chars() {
@@ -59,6 +74,10 @@ fn file_uri(path: &Path, read_only: bool, immutable: bool) -> String {
 
 impl Board {
     /// Check the header, then open the existing file. `wait` bounds every lock wait.
+    ///
+    /// The header is read with `std::fs` here, before any connection exists: once SQLite
+    /// holds a lock on the board, no code may open (and so close) the file outside SQLite,
+    /// because closing any descriptor drops every POSIX lock the process holds on it.
     pub fn open(path: &Path, access: Access, wait: Duration) -> Result<Board> {
         let header = header::check(path)?;
         let base = OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -68,28 +87,57 @@ impl Board {
             Access::ReadOnly => base | OpenFlags::SQLITE_OPEN_READ_ONLY,
             Access::ReadWrite => base | OpenFlags::SQLITE_OPEN_READ_WRITE,
         };
-        // A read-only connection to a WAL board creates `-wal` and `-shm` files and cannot
-        // remove them. When neither exists, no process has the board open (SQLite removes
-        // them when the last connection closes) and the main file holds everything, so it
-        // is read as immutable and no file appears beside it.
-        let sidecar = |ext: &str| {
-            let mut p = path.as_os_str().to_owned();
-            p.push(ext);
-            Path::new(&p).exists()
-        };
-        let immutable = access == Access::ReadOnly
+        let read_only = access == Access::ReadOnly;
+        // An idle WAL board (no `-wal`, no `-shm`: no process has it open) is read through a
+        // read-write connection fenced by `query_only`: it takes the same locks as any
+        // reader, and when it closes as the last connection SQLite removes the `-wal` and
+        // `-shm` it had to create, so a read leaves nothing beside the board. A read-only
+        // connection could not remove them. `immutable=1` is never used on a live board:
+        // it takes no locks, and a writer arriving mid-scan would tear what it reads.
+        let idle_wal = read_only
             && header.journal == Journal::Wal
-            && !sidecar("-wal")
-            && !sidecar("-shm");
+            && !sidecar(path, "-wal")
+            && !sidecar(path, "-shm");
+        let flags = if idle_wal {
+            base | OpenFlags::SQLITE_OPEN_READ_WRITE
+        } else {
+            flags
+        };
+        let connect = |immutable: bool| -> rusqlite::Result<Connection> {
+            let uri_ro = read_only && (immutable || !idle_wal);
+            let flags = if immutable {
+                base | OpenFlags::SQLITE_OPEN_READ_ONLY
+            } else {
+                flags
+            };
+            let conn = Connection::open_with_flags(file_uri(path, uri_ro, immutable), flags)?;
+            conn.busy_timeout(wait)?;
+            if read_only {
+                conn.pragma_update(None, "query_only", true)?;
+            }
+            // Touch the schema now so a damaged file fails here, with the path in the message.
+            conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                r.get::<_, i64>(0)
+            })?;
+            Ok(conn)
+        };
         let err = |e| Error::from_sqlite(path, e, wait);
-        let uri = file_uri(path, access == Access::ReadOnly, immutable);
-        let conn = Connection::open_with_flags(uri, flags).map_err(err)?;
-        conn.busy_timeout(wait).map_err(err)?;
-        // Touch the schema now so a damaged file fails here, with the path in the message.
-        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
-            r.get::<_, i64>(0)
-        })
-        .map_err(err)?;
+        let conn = match connect(false) {
+            Ok(conn) => conn,
+            Err(e) if read_only && header.journal == Journal::Wal && cannot_open(&e) => {
+                // SQLite could not create the WAL index beside the board (a read-only
+                // directory). With no `-wal` file either, nobody can write this board: a
+                // WAL writer must create `-wal` in that same directory. Only then is the
+                // file immutable in fact, and read as such.
+                if sidecar(path, "-wal") {
+                    return Err(Error::WalIndexUnavailable {
+                        path: path.to_path_buf(),
+                    });
+                }
+                connect(true).map_err(err)?
+            }
+            Err(e) => return Err(err(e)),
+        };
         Ok(Board {
             path: path.to_path_buf(),
             header,
@@ -103,7 +151,7 @@ impl Board {
     pub fn journal_mode(&self) -> Result<String> {
         self.conn
             .query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))
-            .map_err(|e| Error::sqlite(&self.path, e))
+            .map_err(self.sql_err())
     }
 
     pub fn sql_err(&self) -> impl Fn(rusqlite::Error) -> Error + '_ {

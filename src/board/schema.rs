@@ -35,6 +35,39 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// The board's state, or the error that stops every command from reading it: no
+    /// kanban schema at all (Hermes #83445: replaced under a live process), `tasks` that is
+    /// not a table, or a `tasks` table without the columns every query filters on.
+    pub fn checked_state(
+        &self,
+        path: &std::path::Path,
+        reference: &Reference,
+    ) -> crate::error::Result<State> {
+        use crate::error::Error;
+        let state = self.state(reference);
+        if state.counter == Counter::NotABoard {
+            return Err(Error::NotABoard {
+                path: path.to_path_buf(),
+                reason: if self.views.contains("tasks") {
+                    "`tasks` is a view, not a table".into()
+                } else if self.tables.is_empty() {
+                    "the schema is empty".into()
+                } else {
+                    "it has no `tasks` table".into()
+                },
+            });
+        }
+        for column in ["id", "status"] {
+            if !self.has_column("tasks", column) {
+                return Err(Error::MissingColumn {
+                    path: path.to_path_buf(),
+                    column,
+                });
+            }
+        }
+        Ok(state)
+    }
+
     /// Read the schema through `conn` (inside whatever transaction the caller holds).
     pub fn read(conn: &Connection) -> rusqlite::Result<Snapshot> {
         let mut snap = Snapshot::default();

@@ -2,11 +2,13 @@
 //! never duplicated (Hermes #32593 left 88,500 backup files from one loop).
 //!
 //! The copy is taken while the migration holds the write lock, so it is exactly the state
-//! the migration starts from.
+//! the migration starts from, and the board file is never opened outside SQLite while that
+//! lock is held.
 
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use rusqlite::{Connection, OpenFlags};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
@@ -66,39 +68,112 @@ fn backup_err(path: &Path, e: impl std::error::Error + Send + Sync + 'static) ->
     }
 }
 
-/// Copy the board to `dest`, which must not exist yet, through a separate read-only
-/// connection: the migrating connection holds the write lock, which still lets readers
-/// in (RESERVED in rollback mode, always under WAL), so the copy is exactly the state the
-/// migration starts from, WAL content included. `VACUUM INTO` writes one compact file.
-fn copy_to(board: &Path, dest: &Path) -> Result<()> {
-    if dest.exists() {
-        return Err(backup_err(
-            dest,
-            std::io::Error::new(
-                std::io::ErrorKind::AlreadyExists,
-                "file exists; refusing to overwrite",
-            ),
-        ));
-    }
-    let reader = crate::board::Board::open(
-        board,
-        crate::board::Access::ReadOnly,
-        std::time::Duration::from_secs(5),
-    )?;
-    let target = dest.to_string_lossy().into_owned();
-    reader
-        .conn
-        .execute("VACUUM INTO ?1", [&target])
-        .map_err(|e| backup_err(dest, e))?;
-    Ok(())
+/// The board's own file and the side files SQLite keeps beside it: a backup written to
+/// any of them would be used (and deleted) by SQLite as the board's journal.
+fn is_board_file(board: &Path, dest: &Path) -> bool {
+    let resolve = |p: &Path| -> Option<PathBuf> {
+        let parent = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        Some(std::fs::canonicalize(parent).ok()?.join(p.file_name()?))
+    };
+    let (Some(b), Some(d)) = (resolve(board), resolve(dest)) else {
+        return false;
+    };
+    ["", "-journal", "-wal", "-shm"].iter().any(|ext| {
+        let mut side = b.clone().into_os_string();
+        side.push(ext);
+        Path::new(&side) == d
+    })
 }
 
-/// Back up to `explicit`, or beside `board` as `<name>.<UTC stamp>-<hash8>.bak`, reusing an
-/// existing backup with the same content hash.
-pub fn make(board: &Path, explicit: Option<&Path>) -> Result<Backup> {
+/// `(device, inode)` of a path, from `stat` alone: the file is never opened.
+#[cfg(unix)]
+fn identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn identity(_: &Path) -> Option<(u64, u64)> {
+    None
+}
+
+/// Copy the board into `dest`, a path that must not exist yet, while the migrating
+/// connection holds the write lock.
+///
+/// SQLite's online backup API cannot read through a connection in a write transaction, so
+/// the copy reads through a second, read-only SQLite connection: the write lock lets
+/// readers in (RESERVED in rollback mode; always under WAL) and keeps writers out, so the
+/// copy is exactly the state the migration starts from, WAL content included. It is opened
+/// by SQLite directly, never through `std::fs`: SQLite keeps the descriptors of one file
+/// in one process together and defers closing them while a lock is held, whereas closing
+/// any other descriptor of the board drops every POSIX lock the process holds on it. An
+/// earlier version re-checked the board's header here with `std::fs`, lost its RESERVED
+/// lock mid-migration, and let a dispatcher's commits land inside the migration and vanish.
+fn copy_to(board: &Path, dest: &Path, wait: Duration) -> Result<()> {
+    // O_EXCL: never overwrite, and no race with another process choosing the same name.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(dest)
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                backup_err(
+                    dest,
+                    std::io::Error::new(e.kind(), "file exists; refusing to overwrite"),
+                )
+            } else {
+                backup_err(dest, e)
+            }
+        })?;
+    let result = (|| {
+        let source = Connection::open_with_flags(
+            crate::board::file_uri(board, true, false),
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_URI
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        source.busy_timeout(wait)?;
+        let mut target = Connection::open_with_flags(dest, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        // The copy has no readers until it is complete; a journal would only slow it.
+        target.query_row("PRAGMA journal_mode=OFF", [], |_| Ok(()))?;
+        {
+            let backup = rusqlite::backup::Backup::new(&source, &mut target)?;
+            // All pages in one step, in one read transaction of the source.
+            let step = backup.step(-1)?;
+            if step != rusqlite::backup::StepResult::Done {
+                return Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                    Some(format!("the online backup stopped early ({step:?})")),
+                ));
+            }
+        }
+        target.close().map_err(|(_, e)| e)?;
+        source.close().map_err(|(_, e)| e)
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(dest);
+        backup_err(dest, e)
+    })
+}
+
+/// Back up `board` (whose write lock this process holds) to `explicit`, or beside it as
+/// `<name>.<UTC stamp>-<hash8>.bak`, reusing an existing backup with the same content hash.
+/// `wait` bounds the copy's wait for its read lock.
+pub fn make(board: &Path, explicit: Option<&Path>, wait: Duration) -> Result<Backup> {
     if let Some(dest) = explicit {
-        copy_to(board, dest)?;
-        let sha256 = sha256_file(dest).map_err(|e| backup_err(dest, e))?;
+        if is_board_file(board, dest) {
+            return Err(Error::BackupIsBoardFile {
+                path: dest.to_path_buf(),
+            });
+        }
+        copy_to(board, dest, wait)?;
+        let sha256 = sha256_file(dest).map_err(|e| {
+            let _ = std::fs::remove_file(dest);
+            backup_err(dest, e)
+        })?;
         return Ok(Backup {
             path: dest.to_path_buf(),
             sha256,
@@ -120,7 +195,8 @@ pub fn make(board: &Path, explicit: Option<&Path>) -> Result<Backup> {
         .map_or(0, |d| d.as_secs() as i64);
     let tmp = dir.join(format!(".{name}.{}.backup-tmp", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
-    copy_to(board, &tmp)?;
+    copy_to(board, &tmp, wait)?;
+    let board_id = identity(board);
     let result = (|| {
         let sha256 = sha256_file(&tmp).map_err(|e| backup_err(&tmp, e))?;
         let short = &sha256[..8];
@@ -130,8 +206,12 @@ pub fn make(board: &Path, explicit: Option<&Path>) -> Result<Backup> {
         if let Ok(entries) = std::fs::read_dir(listing_dir) {
             for e in entries.flatten() {
                 let n = e.file_name().to_string_lossy().into_owned();
+                // Never read a link to the board itself: that open and close would drop
+                // our locks on it, exactly as re-opening the board would.
+                let is_board = board_id.is_some() && identity(&e.path()) == board_id;
                 if n.starts_with(&prefix)
                     && n.ends_with(&suffix)
+                    && !is_board
                     && sha256_file(&e.path()).is_ok_and(|h| h == sha256)
                 {
                     return Ok(Backup {
@@ -153,6 +233,14 @@ pub fn make(board: &Path, explicit: Option<&Path>) -> Result<Backup> {
     })();
     let _ = std::fs::remove_file(&tmp);
     result
+}
+
+/// Remove a backup this run made, when the migration it guarded did not happen: a failed
+/// migrate leaves nothing behind. A reused backup was there before and stays.
+pub fn discard(backup: &Backup) {
+    if !backup.reused {
+        let _ = std::fs::remove_file(&backup.path);
+    }
 }
 
 #[cfg(test)]

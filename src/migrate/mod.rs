@@ -13,10 +13,11 @@ pub mod verify;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use serde::Serialize;
 
 use crate::board::reference::reference;
-use crate::board::schema::{Counter, Snapshot, State};
+use crate::board::schema::{Snapshot, State};
 use crate::board::{Access, Board};
 use crate::cli::Strategy;
 use crate::error::{Error, Result};
@@ -106,10 +107,7 @@ pub fn run(path: &Path, opts: &Options) -> Result<Report> {
     let err = board.sql_err();
     let journal_mode = board.journal_mode()?;
     let snap = Snapshot::read(&board.conn).map_err(&err)?;
-    let state_before = snap.state(reference());
-    if state_before.counter == Counter::NotABoard {
-        return Err(Error::not_a_board(path, &snap));
-    }
+    let state_before = snap.checked_state(path, reference())?;
     let first = plan::plan(&snap, reference(), plan_opts);
     let mut report = Report {
         board: path.to_path_buf(),
@@ -138,17 +136,32 @@ pub fn run(path: &Path, opts: &Options) -> Result<Report> {
             other => other,
         })?;
     let outcome = apply_locked(&board, opts, plan_opts, &mut report);
+    let discard = |report: &Report| {
+        if let Some(b) = &report.backup {
+            backup::discard(b);
+        }
+    };
     match outcome {
         Ok(true) => {
-            board.conn.execute_batch("COMMIT").map_err(&err)?;
+            if let Err(e) = board.conn.execute_batch("COMMIT") {
+                // The transaction is still open after a failed COMMIT: end it, keep nothing.
+                let _ = board.conn.execute_batch("ROLLBACK");
+                discard(&report);
+                return Err(match err(e) {
+                    // In rollback-journal mode COMMIT waits for readers to finish.
+                    Error::Busy { path, seconds } => Error::CommitBlocked { path, seconds },
+                    other => other,
+                });
+            }
             report.changed = true;
         }
         Ok(false) => {
             board.conn.execute_batch("ROLLBACK").map_err(&err)?;
         }
         Err(e) => {
-            // Any doubt: nothing is kept.
+            // Any doubt: nothing is kept, not even the backup of a board left as it was.
             let _ = board.conn.execute_batch("ROLLBACK");
+            discard(&report);
             return Err(e);
         }
     }
@@ -164,10 +177,7 @@ fn apply_locked(
 ) -> Result<bool> {
     let err = board.sql_err();
     let snap = Snapshot::read(&board.conn).map_err(&err)?;
-    let state = snap.state(reference());
-    if state.counter == Counter::NotABoard {
-        return Err(Error::not_a_board(&board.path, &snap));
-    }
+    let state = snap.checked_state(&board.path, reference())?;
     let plan = plan::plan(&snap, reference(), plan_opts);
     report.state_before = state;
     report.steps = planned(&plan);
@@ -177,14 +187,55 @@ fn apply_locked(
         return Ok(false);
     }
     verify::integrity(&board.conn, &board.path)?;
-    let before = verify::figures(&board.conn, &snap).map_err(&err)?;
+    let projections = verify::projections(&snap, &plan);
+    let before = verify::figures(&board.conn, &snap, &projections, false).map_err(&err)?;
     report.backup = match &opts.backup {
         BackupChoice::None => None,
-        BackupChoice::Beside => Some(backup::make(&board.path, None)?),
-        BackupChoice::At(p) => Some(backup::make(&board.path, Some(p))?),
+        BackupChoice::Beside => Some(backup::make(&board.path, None, board.wait)?),
+        BackupChoice::At(p) => Some(backup::make(&board.path, Some(p), board.wait)?),
     };
 
-    for sr in &mut report.steps {
+    // The migration's own writes (the copy's UPDATE) must not fire the board's triggers:
+    // an AFTER UPDATE trigger once rewrote every task_runs row during a copy. Triggers are
+    // switched off for this connection only; the board's schema keeps them, and RENAME
+    // COLUMN still rewrites their text.
+    let triggers = TriggersOff::new(&board.conn).map_err(&err)?;
+    let applied = apply_steps(board, &mut report.steps);
+    drop(triggers);
+    applied?;
+
+    let after_snap = Snapshot::read(&board.conn).map_err(&err)?;
+    let after_state = after_snap.state(reference());
+    let after = verify::figures(&board.conn, &after_snap, &projections, true).map_err(&err)?;
+    verify::integrity(&board.conn, &board.path)?;
+    let verification = verify::compare(&before, &after, &after_state, !opts.drop_legacy)?;
+    report.state_after = Some(after_state);
+    report.verification = Some(verification);
+    Ok(true)
+}
+
+/// Triggers disabled on one connection for as long as this guard lives.
+struct TriggersOff<'c>(&'c rusqlite::Connection);
+
+impl<'c> TriggersOff<'c> {
+    fn new(conn: &'c rusqlite::Connection) -> rusqlite::Result<Self> {
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER, false)?;
+        Ok(TriggersOff(conn))
+    }
+}
+
+impl Drop for TriggersOff<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .0
+            .set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER, true);
+    }
+}
+
+/// Run each step in its own SAVEPOINT, falling back from a refused rename to add-and-copy.
+fn apply_steps(board: &Board, steps: &mut [StepReport]) -> Result<()> {
+    let err = board.sql_err();
+    for sr in steps {
         board.conn.execute_batch("SAVEPOINT step").map_err(&err)?;
         let result = sr
             .step
@@ -203,17 +254,14 @@ fn apply_locked(
                 sr.status = StepStatus::FellBack;
                 sr.refused = Some(e.to_string());
             }
-            (Err(e), None) => return Err(err(e)),
+            (Err(e), None) => {
+                return Err(Error::StepFailed {
+                    step: format!("{} {}", sr.step.action.as_str(), sr.step.target),
+                    message: e.to_string(),
+                });
+            }
         }
         board.conn.execute_batch("RELEASE step").map_err(&err)?;
     }
-
-    let after_snap = Snapshot::read(&board.conn).map_err(&err)?;
-    let after_state = after_snap.state(reference());
-    let after = verify::figures(&board.conn, &after_snap).map_err(&err)?;
-    verify::integrity(&board.conn, &board.path)?;
-    let verification = verify::compare(&before, &after, &after_state, !opts.drop_legacy)?;
-    report.state_after = Some(after_state);
-    report.verification = Some(verification);
-    Ok(true)
+    Ok(())
 }
