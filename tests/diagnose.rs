@@ -331,6 +331,35 @@ fn the_board_is_found_like_hermes_finds_it() {
 }
 
 #[test]
+fn a_home_anywhere_under_the_native_home_uses_the_native_board() {
+    // Hermes anchors the board at ~/.hermes for any HERMES_HOME under it, not only for
+    // ~/.hermes/profiles/<name>; config.yaml still comes from HERMES_HOME itself.
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let team = home.join(".hermes/teamA");
+    std::fs::create_dir_all(&team).unwrap();
+    std::fs::copy(
+        fixture("golden/cases/03-failures-thresholds/board.db"),
+        home.join(".hermes/kanban.db"),
+    )
+    .unwrap();
+    std::fs::write(team.join("config.yaml"), "kanban:\n  failure_limit: 2\n").unwrap();
+    let out = cmd()
+        .env("HOME", &home)
+        .env("HERMES_HOME", &team)
+        .args(["diagnose", "--now", NOW])
+        .assert()
+        .code(1);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout);
+    let board = home.join(".hermes/kanban.db");
+    assert!(
+        stdout.starts_with(&format!("board: {} ", board.display())),
+        "{stdout}"
+    );
+    assert!(stdout.contains("failure_threshold=2"), "{stdout}");
+}
+
+#[test]
 fn global_flags_work_before_and_after_the_subcommand() {
     let db = fixture(SORTING);
     let a = cmd()
