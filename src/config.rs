@@ -55,6 +55,16 @@ impl DiagConfig {
         let raw: Json = if text.trim().is_empty() {
             Json::Null
         } else {
+            if let Some((line, column)) = nesting_beyond(&text, MAX_NESTING) {
+                return Err(Error::ConfigParse {
+                    path: path.to_path_buf(),
+                    line,
+                    column,
+                    message: format!(
+                        "nested more than {MAX_NESTING} levels deep (the limit for a config file)"
+                    ),
+                });
+            }
             serde_norway::from_str(&text).map_err(|e| {
                 let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
                 Error::ConfigParse {
@@ -135,6 +145,320 @@ impl DiagConfig {
 
     pub fn map(&self) -> &Map<String, Json> {
         &self.map
+    }
+}
+
+/// How deeply a config may nest collections, block and flow together, before it is refused
+/// unparsed. libyaml, which Hermes' loader uses when it can, refuses this depth too (pure
+/// PyYAML runs out of Python recursion well before it). The YAML parser here has its own,
+/// lower limit of 128 levels, but reaches it only after reading the whole file, in time
+/// quadratic in the depth of flow nesting (a line of 100k `[` ran for minutes) and memory
+/// linear in block nesting; a linear pre-scan turns anything this deep away first.
+pub const MAX_NESTING: usize = 1000;
+
+/// Where `text` first nests more than `limit` collections deep, as a 1-based line and
+/// column; `None` when it never does.
+///
+/// One pass that counts open collections the way libyaml's scanner does: block
+/// collections by the indentation columns that start them (a `- `, `? ` or `key:` to the
+/// right of the enclosing one; a line to the left closes them), flow collections by their
+/// brackets. Comments, quoted scalars and block scalars are skipped, since their brackets
+/// and indentation are text. It estimates; it does not validate. Real configs nest a few
+/// levels, so a small miscount in odd YAML cannot bring one near the limit, and the parser
+/// reports whatever the pre-scan lets through.
+fn nesting_beyond(text: &str, limit: usize) -> Option<(usize, usize)> {
+    let mut scan = DepthScan {
+        text,
+        bytes: text.as_bytes(),
+        i: if text.starts_with('\u{feff}') {
+            '\u{feff}'.len_utf8()
+        } else {
+            0
+        },
+        line: 1,
+        line_start: 0,
+        indents: Vec::new(),
+        flow: 0,
+        limit,
+    };
+    scan.run().err()
+}
+
+/// The state of `nesting_beyond`: a position and the open collections. The methods return
+/// `Err(position)` where the limit is passed.
+struct DepthScan<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    i: usize,
+    line: usize,
+    line_start: usize,
+    /// Columns of the open block collections, increasing.
+    indents: Vec<usize>,
+    /// Open flow collections.
+    flow: usize,
+    limit: usize,
+}
+
+type Position = (usize, usize);
+
+/// Space, tab, line break or the end of the text: what ends an indicator such as `- `.
+fn is_blank(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0)
+}
+
+impl DepthScan<'_> {
+    fn at(&self, k: usize) -> u8 {
+        self.bytes.get(self.i + k).copied().unwrap_or(0)
+    }
+
+    fn column(&self) -> usize {
+        self.i - self.line_start
+    }
+
+    /// The 1-based line and column (in characters) of the byte at `column` on the current
+    /// line, or of the current byte.
+    fn position(&self, column: Option<usize>) -> Position {
+        let end = column.map_or(self.i, |c| self.line_start + c).min(self.i);
+        let prefix = self.text.get(self.line_start..end).unwrap_or_default();
+        (self.line, prefix.chars().count() + 1)
+    }
+
+    fn newline(&mut self) {
+        self.i += 1;
+        self.line += 1;
+        self.line_start = self.i;
+    }
+
+    /// `Err` with the position of the collection just opened, at `column` or here, when it
+    /// is one too many.
+    fn check(&self, column: Option<usize>) -> Result<(), Position> {
+        if self.indents.len() + self.flow > self.limit {
+            Err(self.position(column))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// To the line break or the end of the text (past a stray NUL byte too).
+    fn skip_to_line_end(&mut self) {
+        while self.bytes.get(self.i).is_some_and(|&b| b != b'\n') {
+            self.i += 1;
+        }
+    }
+
+    /// A block collection starting at `column` (libyaml's `roll_indent`).
+    fn open_block(&mut self, column: usize) -> Result<(), Position> {
+        if self.indents.last().is_none_or(|&top| column > top) {
+            self.indents.push(column);
+            self.check(Some(column))?;
+        }
+        Ok(())
+    }
+
+    /// `---` or `...` alone at the start of a line.
+    fn at_document_marker(&self) -> bool {
+        let rest = &self.bytes[self.i..];
+        (rest.starts_with(b"---") || rest.starts_with(b"...")) && is_blank(self.at(3))
+    }
+
+    fn run(&mut self) -> Result<(), Position> {
+        while self.i < self.bytes.len() {
+            let start = self.i;
+            while matches!(self.at(0), b' ' | b'\t') {
+                self.i += 1;
+            }
+            let indent = self.i - start;
+            while self.at(0) == b'\r' {
+                self.i += 1;
+            }
+            match self.at(0) {
+                b'\n' => {
+                    self.newline();
+                    continue;
+                }
+                b'#' | 0 => {
+                    self.skip_to_line_end();
+                    continue;
+                }
+                b'%' if indent == 0 => {
+                    self.skip_to_line_end();
+                    continue;
+                }
+                b'-' | b'.' if indent == 0 && self.at_document_marker() => {
+                    // A new document starts at the left margin.
+                    self.indents.clear();
+                    self.i += 3;
+                }
+                _ => {
+                    while self.indents.last().is_some_and(|&top| top > indent) {
+                        self.indents.pop();
+                    }
+                }
+            }
+            self.line_tokens()?;
+        }
+        Ok(())
+    }
+
+    /// The tokens of one line in block context, up to the start of the next line that is
+    /// not inside a scalar or a flow collection begun here.
+    fn line_tokens(&mut self) -> Result<(), Position> {
+        loop {
+            while matches!(self.at(0), b' ' | b'\t' | b'\r') {
+                self.i += 1;
+            }
+            let column = self.column();
+            match self.at(0) {
+                0 => return Ok(()),
+                b'\n' => {
+                    self.newline();
+                    return Ok(());
+                }
+                b'#' => self.skip_to_line_end(),
+                b'-' | b'?' if is_blank(self.at(1)) => {
+                    self.open_block(column)?;
+                    self.i += 1;
+                }
+                b':' if is_blank(self.at(1)) => self.i += 1,
+                b'[' | b'{' => self.flow_collection()?,
+                b'|' | b'>' => {
+                    self.block_scalar();
+                    return Ok(());
+                }
+                quote @ (b'\'' | b'"') => {
+                    self.quoted(quote);
+                    self.maybe_key(column)?;
+                }
+                b'&' | b'!' | b'*' => {
+                    let alias = self.at(0) == b'*';
+                    while !is_blank(self.at(0)) {
+                        self.i += 1;
+                    }
+                    if alias {
+                        self.maybe_key(column)?;
+                    }
+                }
+                _ => {
+                    // A plain scalar runs to the end of the line, a comment, or `: ` when
+                    // it is a key.
+                    loop {
+                        match self.at(0) {
+                            b'\n' | 0 => break,
+                            b':' if is_blank(self.at(1)) => {
+                                self.open_block(column)?;
+                                self.i += 1;
+                                break;
+                            }
+                            b'#' if matches!(self.bytes[self.i - 1], b' ' | b'\t') => break,
+                            _ => self.i += 1,
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// After a quoted scalar or an alias: a `:` makes it a key.
+    fn maybe_key(&mut self, column: usize) -> Result<(), Position> {
+        while matches!(self.at(0), b' ' | b'\t') {
+            self.i += 1;
+        }
+        if self.at(0) == b':' && is_blank(self.at(1)) {
+            self.open_block(column)?;
+            self.i += 1;
+        }
+        Ok(())
+    }
+
+    /// A flow collection from its opening bracket to the matching close (or the end).
+    fn flow_collection(&mut self) -> Result<(), Position> {
+        let mut token_start = true;
+        while let byte @ 1.. = self.at(0) {
+            match byte {
+                b'\n' => {
+                    self.newline();
+                    continue;
+                }
+                b'[' | b'{' => {
+                    self.flow += 1;
+                    self.check(None)?;
+                    token_start = true;
+                }
+                b']' | b'}' => {
+                    self.flow = self.flow.saturating_sub(1);
+                    token_start = false;
+                }
+                b',' | b':' | b'?' => token_start = true,
+                b' ' | b'\t' | b'\r' => {}
+                b'#' if self.i == self.line_start
+                    || matches!(self.bytes[self.i - 1], b' ' | b'\t') =>
+                {
+                    self.skip_to_line_end();
+                    continue;
+                }
+                b'\'' | b'"' if token_start => {
+                    self.quoted(byte);
+                    token_start = false;
+                    continue;
+                }
+                _ => token_start = false,
+            }
+            self.i += 1;
+            if self.flow == 0 {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// A quoted scalar from its opening quote past its closing one (or to the end).
+    fn quoted(&mut self, quote: u8) {
+        self.i += 1;
+        loop {
+            match self.at(0) {
+                0 => return,
+                b'\n' => self.newline(),
+                b'\\' if quote == b'"' => {
+                    self.i += 1;
+                    if self.at(0) == b'\n' {
+                        self.newline();
+                    } else if self.at(0) != 0 {
+                        self.i += 1;
+                    }
+                }
+                b'\'' if quote == b'\'' && self.at(1) == b'\'' => self.i += 2,
+                b if b == quote => {
+                    self.i += 1;
+                    return;
+                }
+                _ => self.i += 1,
+            }
+        }
+    }
+
+    /// A literal or folded block scalar: the rest of its header line, then every line that
+    /// is blank or indented past the enclosing block collection.
+    fn block_scalar(&mut self) {
+        let parent = self.indents.last().copied();
+        self.skip_to_line_end();
+        if self.at(0) == b'\n' {
+            self.newline();
+        }
+        while self.i < self.bytes.len() {
+            let spaces = self.bytes[self.i..]
+                .iter()
+                .take_while(|&&b| b == b' ')
+                .count();
+            let after = self.bytes.get(self.i + spaces).copied().unwrap_or(0);
+            let blank = matches!(after, b'\n' | b'\r' | 0);
+            if !blank && parent.is_some_and(|p| spaces <= p) {
+                return;
+            }
+            self.skip_to_line_end();
+            if self.at(0) == b'\n' {
+                self.newline();
+            }
+        }
     }
 }
 
@@ -220,6 +544,82 @@ mod tests {
         assert_eq!(c.get("failure_limit"), Some(&json!(4)));
         let c = cfg("kanban:\n  failure_limit: 4\n  diagnostics:\n    failure_threshold: 2\n");
         assert_eq!(c.get("failure_threshold"), Some(&json!(2)));
+    }
+
+    fn deep(text: &str) -> Option<(usize, usize)> {
+        nesting_beyond(text, MAX_NESTING)
+    }
+
+    #[test]
+    fn flow_nesting_up_to_the_limit_passes_and_one_more_is_refused_where_it_opens() {
+        let n = MAX_NESTING;
+        assert_eq!(deep(&format!("{}{}", "[".repeat(n), "]".repeat(n))), None);
+        assert_eq!(deep(&"[".repeat(n + 1)), Some((1, n + 1)));
+        // The enclosing block mapping counts too, as in libyaml (column 1003 there as here).
+        assert_eq!(deep(&format!("a: {}", "[".repeat(n))), Some((1, n + 3)));
+        assert_eq!(deep(&format!("a: {}1", "{a: ".repeat(n))), Some((1, 4 * n)));
+        assert_eq!(
+            deep(&format!("a: {}", "[".repeat(100_000))),
+            Some((1, n + 3))
+        );
+    }
+
+    #[test]
+    fn block_nesting_counts_indentation_and_compact_entries() {
+        let n = MAX_NESTING;
+        let mapping = |levels: usize| -> String {
+            (0..levels)
+                .map(|i| format!("{}k:\n", " ".repeat(i)))
+                .collect()
+        };
+        assert_eq!(deep(&mapping(n)), None);
+        assert_eq!(deep(&mapping(n + 1)), Some((n + 1, n + 1)));
+        // An indentless sequence (`-` under its key's column) opens no indentation.
+        assert_eq!(deep(&format!("a:\n{}x\n", "- ".repeat(n))), None);
+        assert_eq!(
+            deep(&format!("a:\n{}x\n", "- ".repeat(n + 1))),
+            Some((2, 2 * n + 1))
+        );
+        assert_eq!(deep(&format!("{}x\n", "- ".repeat(n))), None);
+        // Lines to the left close what was open: siblings do not add up.
+        let siblings: String = (0..5000).map(|i| format!("k{i}:\n  - a: 1\n")).collect();
+        assert_eq!(deep(&siblings), None);
+        let mixed = format!("{}{}{}", mapping(600), " ".repeat(600), "[".repeat(401));
+        assert_eq!(deep(&mixed), Some((601, 600 + 401)));
+    }
+
+    #[test]
+    fn brackets_and_indentation_inside_text_do_not_count() {
+        let b = "[".repeat(2 * MAX_NESTING);
+        let config = format!(
+            "# {b}\n\
+             kanban:\n  title: \"{b}\"\n  other: '{b}''{b}'\n  plain: x{b}\n\
+             \x20 prompt: |\n    {b}\n\n    {b}\n  folded: >-\n{lines}\
+             \x20 flow: [\"]]]{b}\", '{b}', x # {b}\n    ]\n\
+             model: {{a: \"{b}\"}}\n",
+            lines = (1..=MAX_NESTING + 1)
+                .map(|i| format!("{}x:\n", " ".repeat(i + 3)))
+                .collect::<String>(),
+        );
+        assert_eq!(deep(&config), None);
+        let parsed: Json = serde_norway::from_str(&config).unwrap();
+        assert_eq!(parsed["kanban"]["title"], json!(b));
+    }
+
+    #[test]
+    fn odd_bytes_end_the_scan_without_hanging() {
+        for text in [
+            "a: [\0[",
+            "\0",
+            "a:\r\n  b: [1]\r\n",
+            "\u{feff}a: 1",
+            "a: \"\\",
+            "- |\n\0\n",
+        ] {
+            assert_eq!(deep(text), None, "{text:?}");
+        }
+        assert_eq!(deep("\r\r[[[["), None);
+        assert!(nesting_beyond("\r\r[[[[", 3).is_some());
     }
 
     #[test]

@@ -226,6 +226,60 @@ fn a_config_that_does_not_parse_is_exit_2_with_line_and_column() {
 }
 
 #[test]
+fn a_config_nested_100k_levels_deep_is_refused_at_once_and_a_normal_one_still_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fixture("boards/current.db");
+    let diagnose = |cfg: &std::path::Path| {
+        let mut c = cmd();
+        c.args(["diagnose", "--json", "--now", NOW, "--config"])
+            .arg(cfg)
+            .arg("--db")
+            .arg(&db);
+        c
+    };
+    // Flow brackets (the parser took minutes on these) and compact block sequences.
+    for (name, text, position) in [
+        (
+            "deep.yaml",
+            format!("a: {}\n", "[".repeat(100_000)),
+            "1:1003",
+        ),
+        (
+            "deep-block.yaml",
+            format!("a:\n{}x\n", "- ".repeat(100_000)),
+            "2:2001",
+        ),
+    ] {
+        let cfg = dir.path().join(name);
+        std::fs::write(&cfg, text).unwrap();
+        let out = diagnose(&cfg).assert().code(2).stdout("");
+        // The message is wrapped to the terminal width: compare it with its words rejoined.
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr)
+            .split_whitespace()
+            .filter(|w| *w != "│")
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(stderr.contains("kanban_doctor::config::parse"), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "{name}:{position}: config does not parse: nested more than 1000 levels deep"
+            )),
+            "{stderr}"
+        );
+    }
+    let cfg = dir.path().join("config.yaml");
+    std::fs::write(
+        &cfg,
+        "kanban:\n  failure_limit: 4\n  extra: [[1, {a: [2]}]]\n",
+    )
+    .unwrap();
+    diagnose(&cfg)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("\"failure_limit\": 4"));
+}
+
+#[test]
 fn the_config_in_the_hermes_home_is_used_by_default() {
     let home = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -274,6 +328,35 @@ fn the_board_is_found_like_hermes_finds_it() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains("36-severity-sorting"));
+}
+
+#[test]
+fn a_home_anywhere_under_the_native_home_uses_the_native_board() {
+    // Hermes anchors the board at ~/.hermes for any HERMES_HOME under it, not only for
+    // ~/.hermes/profiles/<name>; config.yaml still comes from HERMES_HOME itself.
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let team = home.join(".hermes/teamA");
+    std::fs::create_dir_all(&team).unwrap();
+    std::fs::copy(
+        fixture("golden/cases/03-failures-thresholds/board.db"),
+        home.join(".hermes/kanban.db"),
+    )
+    .unwrap();
+    std::fs::write(team.join("config.yaml"), "kanban:\n  failure_limit: 2\n").unwrap();
+    let out = cmd()
+        .env("HOME", &home)
+        .env("HERMES_HOME", &team)
+        .args(["diagnose", "--now", NOW])
+        .assert()
+        .code(1);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout);
+    let board = home.join(".hermes/kanban.db");
+    assert!(
+        stdout.starts_with(&format!("board: {} ", board.display())),
+        "{stdout}"
+    );
+    assert!(stdout.contains("failure_threshold=2"), "{stdout}");
 }
 
 #[test]

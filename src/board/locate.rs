@@ -2,57 +2,216 @@
 //! the same `kanban.db` as `hermes kanban` on the same machine.
 //!
 //! Order: `--db`; `HERMES_KANBAN_DB`; else a slug (`--board`, `HERMES_KANBAN_BOARD`, the slug
-//! in `<root>/kanban/current` when that board exists, `default`) under the root
-//! (`HERMES_KANBAN_HOME`, else `HERMES_HOME` — lifted out of `profiles/<name>` — else
-//! `~/.hermes`). `default` lives at `<root>/kanban.db`, any other slug at
+//! in `<root>/kanban/current` when that board exists, `default`) under the root.
+//! `default` lives at `<root>/kanban.db`, any other slug at
 //! `<root>/kanban/boards/<slug>/kanban.db`.
+//!
+//! The root is `HERMES_KANBAN_HOME`, else Hermes' `get_default_hermes_root()`: the native
+//! home (`~/.hermes`) when `HERMES_HOME` is unset or lies anywhere under it (symlinks
+//! resolved), else the grandparent of a `<root>/profiles/<name>` home, else `HERMES_HOME`
+//! itself. The board is shared by every profile, so a profile's own home never anchors it.
+//! `config.yaml`, on the other hand, is read from `HERMES_HOME` itself.
+//!
+//! Each variable is read as Hermes reads it, and they differ: `HERMES_KANBAN_DB` and
+//! `HERMES_KANBAN_HOME` are stripped and `~`-expanded, `HERMES_KANBAN_BOARD` is stripped;
+//! `HERMES_HOME` is never expanded, and is stripped for the config home but taken as it is
+//! for the root (only an empty value counts as unset there).
 
-use std::path::{Path, PathBuf};
+use std::ffi::{OsStr, OsString};
+use std::path::{Component, Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::python;
 
-fn env_nonempty(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
+/// What the process environment tells Hermes about where boards live, read once so that
+/// resolution is a function of it (and of the filesystem) that tests can call directly.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    /// `HERMES_HOME`, exactly as set (empty when unset).
+    pub hermes_home: OsString,
+    /// `HERMES_KANBAN_HOME`, as set.
+    pub kanban_home: OsString,
+    /// `HERMES_KANBAN_DB`, as set.
+    pub kanban_db: OsString,
+    /// `HERMES_KANBAN_BOARD`, as set.
+    pub kanban_board: OsString,
+    /// The user's home, `Path.home()`: what `~` expands to.
+    pub user_home: PathBuf,
+    /// The platform-native Hermes home: `~/.hermes`.
+    pub native_home: PathBuf,
+    /// The working directory, against which a relative `HERMES_HOME` is resolved.
+    pub cwd: PathBuf,
 }
 
-fn expand_home(p: &str) -> PathBuf {
-    match p.strip_prefix("~/") {
-        Some(rest) => home_dir().join(rest),
-        None if p == "~" => home_dir(),
-        None => PathBuf::from(p),
-    }
-}
-
-fn home_dir() -> PathBuf {
-    std::env::home_dir().unwrap_or_else(|| PathBuf::from("/"))
-}
-
-/// The Hermes home: `HERMES_HOME`, else `~/.hermes`. This is where `config.yaml` lives.
-pub fn hermes_home() -> PathBuf {
-    env_nonempty("HERMES_HOME").map_or_else(|| home_dir().join(".hermes"), PathBuf::from)
-}
-
-/// The root that anchors boards: shared across profiles by design.
-pub fn kanban_root() -> PathBuf {
-    if let Some(h) = env_nonempty("HERMES_KANBAN_HOME") {
-        return expand_home(&h);
-    }
-    let home = hermes_home();
-    // <root>/profiles/<name> → <root>: every profile sees the same board.
-    match home.parent() {
-        Some(parent) if parent.file_name().is_some_and(|n| n == "profiles") => {
-            parent.parent().map_or(home.clone(), Path::to_path_buf)
+impl Env {
+    pub fn from_process() -> Self {
+        let var = |name| std::env::var_os(name).unwrap_or_default();
+        let user_home = user_home();
+        Env {
+            hermes_home: var("HERMES_HOME"),
+            kanban_home: var("HERMES_KANBAN_HOME"),
+            kanban_db: var("HERMES_KANBAN_DB"),
+            kanban_board: var("HERMES_KANBAN_BOARD"),
+            native_home: native_home(&user_home, &var("LOCALAPPDATA")),
+            user_home,
+            cwd: std::env::current_dir().unwrap_or_default(),
         }
-        _ => home,
+    }
+
+    /// The Hermes home, where `config.yaml` lives: `HERMES_HOME` stripped, else `~/.hermes`
+    /// (`get_hermes_home()`).
+    pub fn hermes_home(&self) -> PathBuf {
+        let home = py_strip(&self.hermes_home);
+        if home.is_empty() {
+            self.native_home.clone()
+        } else {
+            PathBuf::from(home)
+        }
+    }
+
+    /// The root that anchors boards (`kanban_home()`): `HERMES_KANBAN_HOME`, else the
+    /// default root.
+    pub fn kanban_root(&self) -> PathBuf {
+        let pinned = py_strip(&self.kanban_home);
+        if pinned.is_empty() {
+            self.default_root()
+        } else {
+            self.expand_user(&pinned)
+        }
+    }
+
+    /// `get_default_hermes_root()`. Here `HERMES_HOME` is taken unstripped: only an empty
+    /// value counts as unset.
+    fn default_root(&self) -> PathBuf {
+        if self.hermes_home.is_empty() {
+            return self.native_home.clone();
+        }
+        let home = Path::new(&self.hermes_home);
+        // Any home inside the native one (a profile, or a team directory such as
+        // `~/.hermes/teamA`) shares the native root.
+        if realpath(home, &self.cwd).starts_with(realpath(&self.native_home, &self.cwd)) {
+            return self.native_home.clone();
+        }
+        // Elsewhere (Docker's `/opt/data`), `<root>/profiles/<name>` → `<root>`.
+        match home.parent() {
+            Some(parent) if parent.file_name().is_some_and(|n| n == "profiles") => {
+                parent.parent().unwrap_or(Path::new("")).to_path_buf()
+            }
+            _ => home.to_path_buf(),
+        }
+    }
+
+    /// `Path(value).expanduser()` for `~` and `~/…` (`~user` is left as it is).
+    fn expand_user(&self, value: &OsStr) -> PathBuf {
+        let path = Path::new(value);
+        let mut components = path.components();
+        match components.next() {
+            Some(Component::Normal(first)) if first == "~" => {
+                self.user_home.join(components.as_path())
+            }
+            _ => path.to_path_buf(),
+        }
     }
 }
 
-/// Lower-case, trim and validate a board slug; `None` for an empty one.
+/// `Path.home()`: `$HOME` (an empty one meaning `/`), else the password database.
+fn user_home() -> PathBuf {
+    match std::env::var_os("HOME") {
+        Some(home) if home.is_empty() => PathBuf::from("/"),
+        _ => std::env::home_dir().unwrap_or_else(|| PathBuf::from("/")),
+    }
+}
+
+/// The platform-native Hermes home: `~/.hermes`, or `%LOCALAPPDATA%\hermes` on Windows.
+fn native_home(user_home: &Path, local_app_data: &OsStr) -> PathBuf {
+    if cfg!(windows) {
+        let base = py_strip(local_app_data);
+        let base = if base.is_empty() {
+            user_home.join("AppData").join("Local")
+        } else {
+            PathBuf::from(base)
+        };
+        base.join("hermes")
+    } else {
+        user_home.join(".hermes")
+    }
+}
+
+/// Python's `str.strip()` on an environment value. Python decodes undecodable bytes to
+/// lone surrogates, never whitespace, so those are kept.
+fn py_strip(value: &OsStr) -> OsString {
+    match value.to_str() {
+        Some(text) => python::strip(text).into(),
+        None => strip_undecodable(value),
+    }
+}
+
+#[cfg(unix)]
+fn strip_undecodable(value: &OsStr) -> OsString {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = value.as_bytes();
+    // The first and last byte that is not Python whitespace.
+    let (mut start, mut end, mut offset) = (None, 0, 0);
+    for chunk in bytes.utf8_chunks() {
+        for (i, c) in chunk.valid().char_indices() {
+            if !python::is_space(c) {
+                start.get_or_insert(offset + i);
+                end = offset + i + c.len_utf8();
+            }
+        }
+        offset += chunk.valid().len();
+        if !chunk.invalid().is_empty() {
+            start.get_or_insert(offset);
+            offset += chunk.invalid().len();
+            end = offset;
+        }
+    }
+    OsStr::from_bytes(&bytes[start.unwrap_or(0)..end]).to_os_string()
+}
+
+#[cfg(not(unix))]
+fn strip_undecodable(value: &OsStr) -> OsString {
+    value.to_os_string()
+}
+
+/// `Path.resolve()` without `strict`: absolute, with every symlink that exists followed,
+/// `..` taken after the link before it; what does not exist is kept as written.
+fn realpath(path: &Path, cwd: &Path) -> PathBuf {
+    fn walk(out: &mut PathBuf, rest: &Path, hops: &mut u32) {
+        for component in rest.components() {
+            match component {
+                Component::Prefix(_) | Component::RootDir => out.push(component),
+                Component::CurDir => {}
+                Component::ParentDir => {
+                    out.pop();
+                }
+                Component::Normal(name) => {
+                    out.push(name);
+                    // Past 40 links (a loop), the rest is kept as written.
+                    if *hops < 40
+                        && let Ok(target) = std::fs::read_link(&*out)
+                    {
+                        *hops += 1;
+                        out.pop();
+                        walk(out, &target, hops);
+                    }
+                }
+            }
+        }
+    }
+    let mut out = PathBuf::new();
+    walk(&mut out, &cwd.join(path), &mut 0);
+    out
+}
+
+/// The Hermes home of this process, where `config.yaml` lives.
+pub fn hermes_home() -> PathBuf {
+    Env::from_process().hermes_home()
+}
+
+/// Lower-case, strip and validate a board slug; `None` for an empty one.
 pub fn normalize_slug(slug: &str) -> Result<Option<String>> {
-    let s = slug.trim().to_lowercase();
+    let s = python::strip(slug).to_lowercase();
     if s.is_empty() {
         return Ok(None);
     }
@@ -92,19 +251,32 @@ fn db_path_for(root: &Path, slug: &str) -> PathBuf {
 
 /// Resolve the board file. Does not check that it exists: opening does, and says so.
 pub fn resolve(db: Option<&Path>, board: Option<&str>) -> Result<PathBuf> {
+    resolve_in(&Env::from_process(), db, board)
+}
+
+/// `resolve` in a given environment.
+pub fn resolve_in(env: &Env, db: Option<&Path>, board: Option<&str>) -> Result<PathBuf> {
     if let Some(p) = db {
         return Ok(p.to_path_buf());
     }
-    if let Some(p) = env_nonempty("HERMES_KANBAN_DB") {
-        return Ok(expand_home(&p));
+    // `hermes kanban --board` checks its slug before anything else; an empty one is as
+    // good as no flag, a blank one is refused.
+    let flag = match board.filter(|b| !b.is_empty()) {
+        Some(b) => Some(normalize_slug(b)?.ok_or_else(|| Error::BadSlug {
+            slug: b.to_string(),
+        })?),
+        None => None,
+    };
+    let pinned = py_strip(&env.kanban_db);
+    if !pinned.is_empty() {
+        return Ok(env.expand_user(&pinned));
     }
-    let root = kanban_root();
-    if let Some(flag) = board {
-        let slug = normalize_slug(flag)?.unwrap_or_else(|| "default".into());
+    let root = env.kanban_root();
+    if let Some(slug) = flag {
         return Ok(db_path_for(&root, &slug));
     }
     // Stale or malformed slugs fall through to the next layer, as in Hermes.
-    let from_env = env_nonempty("HERMES_KANBAN_BOARD");
+    let from_env = py_strip(&env.kanban_board).into_string().ok();
     let from_file = std::fs::read_to_string(root.join("kanban").join("current")).ok();
     for candidate in [from_env, from_file].into_iter().flatten() {
         if let Ok(Some(slug)) = normalize_slug(&candidate)
@@ -123,6 +295,10 @@ mod tests {
     #[test]
     fn slug_rules_follow_hermes() {
         assert_eq!(normalize_slug(" Ops ").unwrap(), Some("ops".into()));
+        assert_eq!(
+            normalize_slug("\u{1c}ops\u{1f}").unwrap(),
+            Some("ops".into())
+        );
         assert_eq!(normalize_slug("").unwrap(), None);
         assert!(normalize_slug("-bad").is_err());
         assert!(normalize_slug("a/b").is_err());
@@ -135,6 +311,195 @@ mod tests {
         assert_eq!(
             db_path_for(root, "ops"),
             Path::new("/r/kanban/boards/ops/kanban.db")
+        );
+    }
+
+    /// A machine whose user home is `<tmp>/home`, with `~/.hermes` created.
+    struct Machine {
+        tmp: tempfile::TempDir,
+    }
+
+    impl Machine {
+        fn new() -> Self {
+            let tmp = tempfile::tempdir().unwrap();
+            std::fs::create_dir_all(tmp.path().join("home/.hermes")).unwrap();
+            Machine { tmp }
+        }
+
+        fn path(&self, rel: &str) -> PathBuf {
+            self.tmp.path().join(rel)
+        }
+
+        fn env(&self, hermes_home: &str) -> Env {
+            let user_home = self.path("home");
+            Env {
+                hermes_home: hermes_home.into(),
+                native_home: user_home.join(".hermes"),
+                user_home,
+                cwd: self.path("work"),
+                ..Env::default()
+            }
+        }
+
+        fn root(&self, hermes_home: &str) -> PathBuf {
+            self.env(hermes_home).kanban_root()
+        }
+    }
+
+    fn s(p: &Path) -> String {
+        p.to_str().unwrap().to_string()
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn any_home_under_the_native_one_shares_its_root() {
+        let m = Machine::new();
+        let native = m.path("home/.hermes");
+        assert_eq!(m.root(""), native);
+        for sub in [
+            "",
+            "/profiles/coder",
+            "/teamA",
+            "/teamA/nested/deeper",
+            "/x/..",
+        ] {
+            assert_eq!(m.root(&format!("{}{sub}", s(&native))), native, "{sub}");
+        }
+        // Only whole components count: `~/.hermes2` is a home of its own.
+        let sibling = m.path("home/.hermes2");
+        assert_eq!(m.root(&s(&sibling)), sibling);
+        // A home that is a symlink into the native home is under it once resolved.
+        std::fs::create_dir_all(native.join("teamB")).unwrap();
+        std::os::unix::fs::symlink(native.join("teamB"), m.path("link-to-team")).unwrap();
+        assert_eq!(m.root(&s(&m.path("link-to-team"))), native);
+        // A relative home is resolved against the working directory.
+        std::fs::create_dir_all(m.path("work")).unwrap();
+        assert_eq!(m.root("../home/.hermes/teamC"), native);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_native_home_is_compared_by_its_target() {
+        let m = Machine::new();
+        std::fs::create_dir_all(m.path("data/hermes/profiles/coder")).unwrap();
+        std::fs::remove_dir(m.path("home/.hermes")).unwrap();
+        std::os::unix::fs::symlink(m.path("data/hermes"), m.path("home/.hermes")).unwrap();
+        // The root is the native home as written, not its target.
+        assert_eq!(
+            m.root(&s(&m.path("data/hermes/profiles/coder"))),
+            m.path("home/.hermes")
+        );
+    }
+
+    #[test]
+    fn elsewhere_a_profiles_parent_lifts_to_the_grandparent() {
+        let m = Machine::new();
+        assert_eq!(m.root("/opt/data/profiles/coder"), Path::new("/opt/data"));
+        assert_eq!(m.root("/opt/data/profiles/coder/"), Path::new("/opt/data"));
+        assert_eq!(m.root("/opt/data"), Path::new("/opt/data"));
+        assert_eq!(
+            m.root("/opt/data/teams/coder"),
+            Path::new("/opt/data/teams/coder")
+        );
+        assert_eq!(m.root("profiles/coder"), Path::new(""));
+        // Never `~`-expanded: a literal directory named `~`, relative to the cwd.
+        assert_eq!(m.root("~/data"), Path::new("~/data"));
+    }
+
+    #[test]
+    fn hermes_home_is_stripped_for_the_config_but_not_for_the_root() {
+        let m = Machine::new();
+        let env = m.env(" /opt/data ");
+        assert_eq!(env.hermes_home(), Path::new("/opt/data"));
+        assert_eq!(env.kanban_root(), Path::new(" /opt/data "));
+        let blank = m.env(" \t");
+        assert_eq!(blank.hermes_home(), m.path("home/.hermes"));
+        assert_eq!(blank.kanban_root(), Path::new(" \t"));
+        // The config lives in the profile's own home, the board at the shared root.
+        let profile = m.env("/opt/data/profiles/coder");
+        assert_eq!(profile.hermes_home(), Path::new("/opt/data/profiles/coder"));
+        assert_eq!(profile.kanban_root(), Path::new("/opt/data"));
+    }
+
+    #[test]
+    fn kanban_variables_are_stripped_and_tilde_expanded() {
+        let m = Machine::new();
+        let home = m.path("home");
+        let mut env = m.env("/opt/data/profiles/coder");
+        env.kanban_home = " ~/boards \n".into();
+        assert_eq!(env.kanban_root(), home.join("boards"));
+        env.kanban_home = "\u{1c} ".into();
+        assert_eq!(env.kanban_root(), Path::new("/opt/data"));
+        env.kanban_home = "~other/boards".into();
+        assert_eq!(env.kanban_root(), Path::new("~other/boards"));
+        env.kanban_home = OsString::new();
+
+        env.kanban_db = " ~/pinned.db ".into();
+        let pinned = resolve_in(&env, None, Some("ops")).unwrap();
+        assert_eq!(pinned, home.join("pinned.db"));
+        env.kanban_db = "~".into();
+        assert_eq!(resolve_in(&env, None, None).unwrap(), home);
+        env.kanban_db = " ".into();
+        assert_eq!(
+            resolve_in(&env, None, None).unwrap(),
+            Path::new("/opt/data/kanban.db")
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn undecodable_bytes_are_kept_and_only_whitespace_is_stripped() {
+        use std::os::unix::ffi::OsStrExt;
+        let raw = OsStr::from_bytes(b" \xa0\xff/data\xfe\xc2\xa0\t");
+        assert_eq!(py_strip(raw).as_bytes(), b"\xa0\xff/data\xfe");
+        assert_eq!(py_strip(OsStr::from_bytes(b"\xff")).as_bytes(), b"\xff");
+        assert_eq!(py_strip(OsStr::new(" \u{3000}")).as_bytes(), b"");
+    }
+
+    #[test]
+    fn the_board_flag_is_checked_first_and_an_empty_one_is_no_flag() {
+        let m = Machine::new();
+        let mut env = m.env("/opt/data");
+        env.kanban_db = "/pinned.db".into();
+        assert!(matches!(
+            resolve_in(&env, None, Some("  ")),
+            Err(Error::BadSlug { .. })
+        ));
+        assert!(matches!(
+            resolve_in(&env, None, Some("Bad!")),
+            Err(Error::BadSlug { .. })
+        ));
+        assert_eq!(
+            resolve_in(&env, None, Some("")).unwrap(),
+            Path::new("/pinned.db")
+        );
+        env.kanban_db = OsString::new();
+        assert_eq!(
+            resolve_in(&env, None, Some(" OPS ")).unwrap(),
+            Path::new("/opt/data/kanban/boards/ops/kanban.db")
+        );
+    }
+
+    #[test]
+    fn the_env_slug_and_the_current_file_apply_only_to_boards_that_exist() {
+        let m = Machine::new();
+        let root = m.path("home/.hermes");
+        std::fs::create_dir_all(root.join("kanban/boards/ops")).unwrap();
+        std::fs::write(root.join("kanban/boards/ops/board.json"), "{}").unwrap();
+        std::fs::write(root.join("kanban/current"), " ops \n").unwrap();
+        let mut env = m.env(&s(&root.join("teamA")));
+        let ops = root.join("kanban/boards/ops/kanban.db");
+        assert_eq!(resolve_in(&env, None, None).unwrap(), ops);
+        env.kanban_board = " gone ".into();
+        assert_eq!(resolve_in(&env, None, None).unwrap(), ops);
+        env.kanban_board = "Default".into();
+        assert_eq!(
+            resolve_in(&env, None, None).unwrap(),
+            root.join("kanban.db")
+        );
+        assert_eq!(
+            resolve_in(&env, None, Some("")).unwrap(),
+            root.join("kanban.db")
         );
     }
 }

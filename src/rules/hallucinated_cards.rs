@@ -55,7 +55,7 @@ impl Rule for HallucinatedCards {
         )];
         actions.extend(generic_recovery_actions(task.status_is("running")));
         let mut data = serde_json::Map::new();
-        data.insert("phantom_ids".into(), hits.ids.clone().into());
+        data.insert("phantom_ids".into(), hits.ids.items().to_vec().into());
         Ok(Some(Diagnostic {
             kind: Self::KIND,
             severity: Severity::Error,

@@ -45,7 +45,7 @@ impl Rule for ProsePhantomRefs {
             return Ok(None);
         };
         let mut data = serde_json::Map::new();
-        data.insert("phantom_refs".into(), hits.ids.clone().into());
+        data.insert("phantom_refs".into(), hits.ids.items().to_vec().into());
         Ok(Some(Diagnostic {
             kind: Self::KIND,
             severity: Severity::Warning,

@@ -1,5 +1,8 @@
 //! Pieces several rules share, each reproducing one behaviour of the reference exactly.
 
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+
+use hashbrown::hash_table::{Entry, HashTable};
 use serde_json::{Map, Value as Json};
 
 use super::{Action, PayloadMode};
@@ -64,41 +67,135 @@ pub fn iter_ids(payload: &Map<String, Json>, key: &str) -> Result<Vec<Json>, Rul
     }
 }
 
-/// Python `==` between decoded JSON values: numbers compare by value and `True == 1`.
-pub fn py_eq(a: &Json, b: &Json) -> bool {
-    fn num(v: &Json) -> Option<f64> {
-        match v {
-            Json::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
-            Json::Number(n) => n.as_f64(),
-            _ => None,
+/// A JSON number (or bool) as Python sees it: an `int` of any size or a `float`.
+#[derive(Clone, Copy)]
+enum PyNum {
+    Int(i128),
+    Float(f64),
+}
+
+fn py_num(v: &Json) -> Option<PyNum> {
+    match v {
+        Json::Bool(b) => Some(PyNum::Int(i128::from(*b))),
+        Json::Number(n) => n
+            .as_i64()
+            .map(i128::from)
+            .or_else(|| n.as_u64().map(i128::from))
+            .map(PyNum::Int)
+            .or_else(|| n.as_f64().map(PyNum::Float)),
+        _ => None,
+    }
+}
+
+/// The exact integer value of a float, when it has one that an `i128` holds (every JSON
+/// integer serde_json keeps as an integer does).
+fn float_as_int(f: f64) -> Option<i128> {
+    // 2^127 is exact as an f64; below it, an integral float converts without loss.
+    const LIMIT: f64 = 170_141_183_460_469_231_731_687_303_715_884_105_728.0;
+    (f.is_finite() && f.fract() == 0.0 && (-LIMIT..LIMIT).contains(&f)).then_some(f as i128)
+}
+
+/// Python's `int`/`float` equality, which is exact: `2**53 + 1 != float(2**53)`.
+fn py_num_eq(a: PyNum, b: PyNum) -> bool {
+    match (a, b) {
+        (PyNum::Int(i), PyNum::Int(j)) => i == j,
+        (PyNum::Float(x), PyNum::Float(y)) => x == y,
+        (PyNum::Int(i), PyNum::Float(f)) | (PyNum::Float(f), PyNum::Int(i)) => {
+            float_as_int(f) == Some(i)
         }
     }
+}
+
+/// Python `==` between decoded JSON values: numbers compare by exact value, `True == 1 ==
+/// 1.0`, NaN equals nothing, lists compare in order and dicts whatever their key order.
+pub fn py_eq(a: &Json, b: &Json) -> bool {
     match (a, b) {
-        (Json::Number(x), Json::Number(y)) => match (x.as_i64(), y.as_i64()) {
-            (Some(i), Some(j)) => i == j,
-            _ => x.as_f64() == y.as_f64(),
-        },
+        (Json::Null, Json::Null) => true,
+        (Json::String(x), Json::String(y)) => x == y,
         (Json::Array(x), Json::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| py_eq(p, q))
         }
         (Json::Object(x), Json::Object(y)) => {
             x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| py_eq(v, w)))
         }
-        (Json::Null, Json::Null) => true,
-        (Json::String(x), Json::String(y)) => x == y,
-        _ => match (num(a), num(b)) {
-            (Some(x), Some(y)) => x == y,
+        _ => match (py_num(a), py_num(b)) {
+            (Some(x), Some(y)) => py_num_eq(x, y),
             _ => false,
         },
     }
 }
 
-/// Append `items` to `list`, skipping any already present (`if pid not in ids`).
-pub fn extend_unique(list: &mut Vec<Json>, items: Vec<Json>) {
-    for item in items {
-        if !list.iter().any(|x| py_eq(x, &item)) {
-            list.push(item);
+/// Feed `v` to `state` so that values `py_eq` calls equal hash alike: a number by its
+/// exact integer value when it has one (so `1`, `1.0` and `true` agree), else by its bits;
+/// a dict by its entries in key order.
+fn py_hash(v: &Json, state: &mut impl Hasher) {
+    match v {
+        Json::Null => state.write_u8(0),
+        Json::Bool(_) | Json::Number(_) => match py_num(v) {
+            Some(PyNum::Int(i)) => (1u8, i).hash(state),
+            Some(PyNum::Float(f)) => match float_as_int(f) {
+                Some(i) => (1u8, i).hash(state),
+                // NaN hashes like any float; `py_eq` keeps every NaN apart.
+                None => (2u8, f.to_bits()).hash(state),
+            },
+            None => state.write_u8(2),
+        },
+        Json::String(s) => (3u8, s).hash(state),
+        Json::Array(items) => {
+            (4u8, items.len()).hash(state);
+            items.iter().for_each(|item| py_hash(item, state));
         }
+        Json::Object(map) => {
+            (5u8, map.len()).hash(state);
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            for (k, item) in entries {
+                k.hash(state);
+                py_hash(item, state);
+            }
+        }
+    }
+}
+
+/// A list built the way `if x not in xs: xs.append(x)` builds it, in linear time.
+///
+/// Python's `in` is `x is e or x == e`; decoded JSON values are never the same object, so
+/// it is `py_eq`. Alongside the items, a table of their positions keyed by `py_hash` finds
+/// the candidates, and `py_eq` confirms them: one hash and a few comparisons per item
+/// instead of a scan of the list (a payload of 200k ids took minutes), and no second copy
+/// of the ids.
+#[derive(Debug, Default)]
+pub struct UniqueList {
+    items: Vec<Json>,
+    positions: HashTable<usize>,
+    hasher: RandomState,
+}
+
+impl UniqueList {
+    /// Append `items`, skipping any already present.
+    pub fn extend(&mut self, items: Vec<Json>) {
+        let hash_of = |v: &Json| {
+            let mut h = self.hasher.build_hasher();
+            py_hash(v, &mut h);
+            h.finish()
+        };
+        for item in items {
+            let list = &self.items;
+            let entry = self.positions.entry(
+                hash_of(&item),
+                |&i| py_eq(&list[i], &item),
+                |&i| hash_of(&list[i]),
+            );
+            if let Entry::Vacant(slot) = entry {
+                slot.insert(self.items.len());
+                self.items.push(item);
+            }
+        }
+    }
+
+    /// The items in the order they were first seen.
+    pub fn items(&self) -> &[Json] {
+        &self.items
     }
 }
 
@@ -198,11 +295,130 @@ mod tests {
         assert!(payload_object(&t("\"[1]\""), PayloadMode::SingleTask).is_err());
     }
 
+    fn hash(v: &Json) -> u64 {
+        let mut h = std::hash::DefaultHasher::new();
+        py_hash(v, &mut h);
+        h.finish()
+    }
+
+    /// `py_eq` says equal, and the hash agrees, so the de-duplicating table finds it.
+    fn assert_py_equal(a: &Json, b: &Json) {
+        assert!(py_eq(a, b) && py_eq(b, a), "{a} == {b}");
+        assert_eq!(hash(a), hash(b), "hash({a}) == hash({b})");
+    }
+
+    fn assert_py_unequal(a: &Json, b: &Json) {
+        assert!(!py_eq(a, b) && !py_eq(b, a), "{a} != {b}");
+    }
+
     #[test]
     fn python_equality_merges_numbers_and_bools() {
-        assert!(py_eq(&json!(1), &json!(1.0)));
-        assert!(py_eq(&json!(true), &json!(1)));
-        assert!(!py_eq(&json!("1"), &json!(1)));
+        assert_py_equal(&json!(1), &json!(1.0));
+        assert_py_equal(&json!(true), &json!(1));
+        assert_py_equal(&json!(true), &json!(1.0));
+        assert_py_equal(&json!(false), &json!(0));
+        assert_py_equal(&json!(false), &json!(-0.0));
+        assert_py_equal(&json!(0.0), &json!(-0.0));
+        assert_py_equal(&json!(0.5), &json!(0.5));
+        assert_py_equal(&json!(null), &json!(null));
+        assert_py_unequal(&json!(true), &json!(2));
+        assert_py_unequal(&json!(null), &json!(0));
+        assert_py_unequal(&json!(null), &json!(false));
+        assert_py_unequal(&json!("1"), &json!(1));
+        assert_py_unequal(&json!(0.5), &json!(0.25));
+    }
+
+    #[test]
+    fn python_equality_between_int_and_float_is_exact() {
+        let two_53 = 9_007_199_254_740_992_i64;
+        assert_py_equal(&json!(two_53), &json!(9_007_199_254_740_992.0));
+        // float(2**53 + 1) rounds to 2**53, but Python compares the exact values.
+        assert_py_unequal(&json!(two_53 + 1), &json!(9_007_199_254_740_992.0));
+        assert_py_unequal(&json!(two_53 + 1), &json!(two_53));
+        assert_py_unequal(&json!(u64::MAX), &json!(u64::MAX - 1));
+        assert_py_unequal(&json!(u64::MAX), &json!(18_446_744_073_709_551_616.0));
+        assert_py_equal(&json!(1_u64 << 63), &json!(9_223_372_036_854_775_808.0));
+        assert_py_equal(&json!(i64::MIN), &json!(-9_223_372_036_854_775_808.0));
+        assert_py_equal(&json!(1e300), &json!(1e300));
+        // Parsed from text the way payloads are.
+        let parsed: Json = serde_json::from_str("[18446744073709551615, 1e0, 2.5]").unwrap();
+        assert_py_equal(&parsed, &json!([u64::MAX, true, 2.5]));
+    }
+
+    #[test]
+    fn nan_equals_nothing_and_json_cannot_hold_it() {
+        // serde_json has no NaN (nor infinities), so a payload never yields one; were it
+        // to, `py_eq` would keep every NaN apart, as Python's `==` does.
+        assert!(serde_json::Number::from_f64(f64::NAN).is_none());
+        assert!(!py_num_eq(PyNum::Float(f64::NAN), PyNum::Float(f64::NAN)));
+        assert!(!py_num_eq(PyNum::Float(f64::NAN), PyNum::Int(0)));
+        assert!(py_num_eq(
+            PyNum::Float(f64::INFINITY),
+            PyNum::Float(f64::INFINITY)
+        ));
+        assert!(!py_num_eq(
+            PyNum::Float(f64::INFINITY),
+            PyNum::Int(i128::MAX)
+        ));
+    }
+
+    #[test]
+    fn python_equality_of_lists_is_ordered_and_of_dicts_is_not() {
+        assert_py_equal(&json!([1, "a", null]), &json!([true, "a", null]));
+        assert_py_unequal(&json!([1, 2]), &json!([2, 1]));
+        assert_py_unequal(&json!([1]), &json!([1, 1]));
+        assert_py_unequal(&json!([]), &json!({}));
+        assert_py_equal(
+            &json!({"a": 1, "b": [1.0, {"c": false}]}),
+            &json!({"b": [true, {"c": 0}], "a": 1.0}),
+        );
+        assert_py_unequal(&json!({"a": 1}), &json!({"a": 1, "b": 2}));
+        assert_py_unequal(&json!({"a": 1}), &json!({"b": 1}));
+        assert_py_unequal(&json!({"a": "1"}), &json!({"a": 1}));
+    }
+
+    #[test]
+    fn unique_list_keeps_the_first_of_each_python_equal_group() {
+        let mut list = UniqueList::default();
+        list.extend(vec![
+            json!("t_a"),
+            json!(1),
+            json!(1.0),
+            json!(true),
+            json!("1"),
+            json!(9_007_199_254_740_993_i64),
+            json!(9_007_199_254_740_992.0),
+            json!({"x": 1, "y": 2}),
+        ]);
+        list.extend(vec![
+            json!({"y": 2.0, "x": true}),
+            json!("t_a"),
+            json!(9_007_199_254_740_992_i64),
+            json!(null),
+            json!(null),
+        ]);
+        assert_eq!(
+            list.items(),
+            [
+                json!("t_a"),
+                json!(1),
+                json!("1"),
+                json!(9_007_199_254_740_993_i64),
+                json!(9_007_199_254_740_992.0),
+                json!({"x": 1, "y": 2}),
+                json!(null),
+            ]
+        );
+    }
+
+    #[test]
+    fn unique_list_handles_hundreds_of_thousands_of_ids() {
+        // A quadratic scan took minutes here; the table makes it one pass.
+        let ids: Vec<Json> = (0..200_000).map(|i| json!(format!("t_{i:08x}"))).collect();
+        let mut list = UniqueList::default();
+        list.extend(ids.clone());
+        list.extend(ids.iter().rev().cloned().collect());
+        assert_eq!(list.items(), ids.as_slice());
     }
 
     #[test]
@@ -233,7 +449,7 @@ pub struct Hits {
     pub count: i64,
     pub first_ts: Result<i64, RuleFailure>,
     pub last_ts: Result<i64, RuleFailure>,
-    pub ids: Vec<Json>,
+    pub ids: UniqueList,
     pub failure: Option<RuleFailure>,
 }
 
@@ -248,7 +464,7 @@ impl ActiveHits {
                     count: 0,
                     first_ts: ts.clone(),
                     last_ts: Ok(0),
-                    ids: Vec::new(),
+                    ids: UniqueList::default(),
                     failure: None,
                 })
             });
@@ -256,7 +472,7 @@ impl ActiveHits {
             hits.last_ts = ts;
             if hits.failure.is_none() {
                 match ev.payload_object().and_then(|p| iter_ids(&p, key)) {
-                    Ok(ids) => extend_unique(&mut hits.ids, ids),
+                    Ok(ids) => hits.ids.extend(ids),
                     Err(e) => hits.failure = Some(e),
                 }
             }
