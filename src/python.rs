@@ -106,10 +106,19 @@ pub fn float_to_int(x: f64) -> Option<i64> {
     Some(t as i64)
 }
 
+/// The whitespace `int()` and `float()` skip around a number: Unicode `White_Space`, which
+/// is ASCII `\t\n\v\f\r` and space plus non-ASCII whitespace. Unlike [`strip`], not the
+/// information separators U+001C..U+001F: CPython passes ASCII through unchanged and then
+/// skips only C whitespace, so `int('\x1c12')` raises where `'\x1c12'.strip()` is `'12'`.
+fn strip_number(s: &str) -> &str {
+    s.trim_matches(char::is_whitespace)
+}
+
 /// `int(s)` for a string: optional surrounding whitespace, an optional sign, decimal digits
-/// with single underscores between them. `None` where Python raises `ValueError`.
+/// with single underscores between them. `None` where Python raises `ValueError`, and for
+/// values beyond i64 (which Python would keep but SQLite cannot hold).
 pub fn parse_int(s: &str) -> Option<i64> {
-    let t = strip(s);
+    let t = strip_number(s);
     let (neg, body) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
         Some(b'+') => (false, &t[1..]),
@@ -124,28 +133,31 @@ pub fn parse_int(s: &str) -> Option<i64> {
             continue;
         }
         // Python's int() accepts any Unicode decimal digit; boards hold ASCII in practice.
-        let d = c.to_digit(10)?;
-        value = value.checked_mul(10)?.checked_add(i64::from(d))?;
+        let d = i64::from(c.to_digit(10)?);
+        // Accumulate towards the sign, so that i64::MIN is reachable.
+        value = value.checked_mul(10)?;
+        value = if neg {
+            value.checked_sub(d)?
+        } else {
+            value.checked_add(d)?
+        };
     }
-    Some(if neg { -value } else { value })
+    Some(value)
 }
 
-/// `float(s)` for a string, as far as boards and configs need it.
+/// `float(s)` for a string, as far as boards and configs need it: Rust's grammar (which
+/// also takes `inf`, `infinity` and `nan` in any case, with one optional sign) plus
+/// Python's whitespace and underscores, which are allowed only between two digits.
 pub fn parse_float(s: &str) -> Option<f64> {
-    let t = strip(s).replace('_', "");
-    let lower = t.to_ascii_lowercase();
-    match lower.trim_start_matches(['+', '-']) {
-        "inf" | "infinity" => {
-            return Some(if lower.starts_with('-') {
-                f64::NEG_INFINITY
-            } else {
-                f64::INFINITY
-            });
-        }
-        "nan" => return Some(f64::NAN),
-        _ => {}
+    let t = strip_number(s);
+    let b = t.as_bytes();
+    let digit_at = |i: Option<usize>| i.and_then(|i| b.get(i)).is_some_and(u8::is_ascii_digit);
+    let misplaced = (0..b.len())
+        .any(|i| b[i] == b'_' && !(digit_at(i.checked_sub(1)) && digit_at(Some(i + 1))));
+    if misplaced {
+        return None;
     }
-    t.parse::<f64>().ok()
+    t.replace('_', "").parse::<f64>().ok()
 }
 
 /// `repr(s)` for a str: single quotes unless the text has a single quote and no double
@@ -262,6 +274,49 @@ mod tests {
         assert_eq!(parse_int("_1"), None);
         assert_eq!(parse_int(""), None);
         assert_eq!(parse_int("abc"), None);
+    }
+
+    #[test]
+    fn parse_int_reaches_i64_min() {
+        // Found by the property tests: the digits were accumulated as a positive number and
+        // overflowed one short of the minimum.
+        assert_eq!(parse_int("-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_int("9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_int("9223372036854775808"), None);
+        assert_eq!(parse_int("-9223372036854775809"), None);
+        assert_eq!(parse_int("-0"), Some(0));
+    }
+
+    #[test]
+    fn int_and_float_skip_whitespace_but_not_information_separators() {
+        // Python: int('\x1c12') and float('12\x1f') raise, though str.strip() removes both.
+        for s in ["\x1c12", "12\x1f", "\x1d12", "\x1e12"] {
+            assert_eq!(parse_int(s), None, "{s:?}");
+            assert_eq!(parse_float(s), None, "{s:?}");
+        }
+        for s in ["\x0b12\x0c", "\u{a0}12\u{2028}", "\u{85}12", "\t12\r\n"] {
+            assert_eq!(parse_int(s), Some(12), "{s:?}");
+            assert_eq!(parse_float(s), Some(12.0), "{s:?}");
+        }
+        assert_eq!(parse_int("\u{200b}12"), None);
+    }
+
+    #[test]
+    fn parse_float_follows_python_float() {
+        assert_eq!(parse_float("1_0"), Some(10.0));
+        assert_eq!(parse_float("1_0e1_0"), Some(1e11));
+        assert_eq!(parse_float("1_000.0_1"), Some(1000.01));
+        assert_eq!(parse_float("+infinity"), Some(f64::INFINITY));
+        assert_eq!(parse_float("-Inf"), Some(f64::NEG_INFINITY));
+        assert!(parse_float("-nan").is_some_and(f64::is_nan));
+        assert_eq!(parse_float("1e400"), Some(f64::INFINITY));
+        assert_eq!(parse_float("1."), Some(1.0));
+        // Python raises on each of these; underscores were removed before parsing.
+        for s in [
+            "_1", "1_", "1__0", "1_.5", "1._5", "1_e5", "in_f", "nan_", "--inf", "+-1",
+        ] {
+            assert_eq!(parse_float(s), None, "{s:?}");
+        }
     }
 
     #[test]

@@ -69,8 +69,10 @@ impl Value {
             Value::Text(s) => {
                 crate::python::parse_int(s).ok_or(RuleFailure("int() of non-numeric text"))
             }
+            // `int(bytes)` reads ASCII only: no Unicode whitespace or digits.
             Value::Blob(b) => std::str::from_utf8(b)
                 .ok()
+                .filter(|s| s.is_ascii())
                 .and_then(crate::python::parse_int)
                 .ok_or(RuleFailure("int() of a non-numeric blob")),
             Value::Null => Ok(0),
@@ -133,5 +135,27 @@ impl Num {
                 serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, Into::into)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn int_of_a_blob_reads_ascii_only() {
+        // Python: int(b' 12 ') == 12, int(b'1_2') == 12, but int(b'\xc2\xa012') raises: bytes
+        // are not decoded, so a UTF-8 no-break space is not whitespace there.
+        assert_eq!(Value::Blob(b" 12 ".to_vec()).int_or_zero(), Ok(12));
+        assert_eq!(Value::Blob(b"1_2".to_vec()).int_or_zero(), Ok(12));
+        assert!(Value::Blob(b"\xc2\xa012".to_vec()).int_or_zero().is_err());
+        assert!(Value::Blob(b"\x1c12".to_vec()).int_or_zero().is_err());
+        assert_eq!(Value::Text("\u{a0}12".into()).int_or_zero(), Ok(12));
+    }
+
+    #[test]
+    fn int_of_text_reaches_i64_min() {
+        let min = Value::Text("-9223372036854775808".into());
+        assert_eq!(min.int_or_zero(), Ok(i64::MIN));
     }
 }

@@ -17,6 +17,8 @@ use crate::value::{RuleFailure, Value};
 
 pub mod block_unblock_cycling;
 pub mod hallucinated_cards;
+#[cfg(test)]
+mod proptests;
 pub mod prose_phantom_refs;
 pub mod repeated_crashes;
 pub mod repeated_failures;
