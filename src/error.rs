@@ -233,6 +233,18 @@ pub enum Error {
     )]
     StepFailed { step: String, message: String },
 
+    #[error(
+        "{} cannot be migrated: it lacks {columns}, which are NOT NULL without a default and so cannot be added to an existing table",
+        esc(.path)
+    )]
+    #[diagnostic(
+        code(kanban_doctor::migrate::cannot_add_columns),
+        help(
+            "every Hermes kernel creates these columns with the table, so this board was made or damaged by another tool; rebuild the table with them (SQLite's 12-step ALTER procedure) or restore the board from a backup. Nothing was changed"
+        )
+    )]
+    CannotAddColumns { path: PathBuf, columns: String },
+
     #[error("refusing to write the backup to {}: SQLite uses that file for the board itself", esc(.path))]
     #[diagnostic(
         code(kanban_doctor::migrate::backup_is_board_file),

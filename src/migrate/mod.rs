@@ -109,6 +109,13 @@ pub fn run(path: &Path, opts: &Options) -> Result<Report> {
     let snap = Snapshot::read(&board.conn).map_err(&err)?;
     let state_before = snap.checked_state(path, reference())?;
     let first = plan::plan(&snap, reference(), plan_opts);
+    // Refused before anything is written or backed up, for --dry-run and --check too.
+    if !first.impossible.is_empty() {
+        return Err(Error::CannotAddColumns {
+            path: path.to_path_buf(),
+            columns: first.impossible.join(", "),
+        });
+    }
     let mut report = Report {
         board: path.to_path_buf(),
         journal_mode,
@@ -179,6 +186,12 @@ fn apply_locked(
     let snap = Snapshot::read(&board.conn).map_err(&err)?;
     let state = snap.checked_state(&board.path, reference())?;
     let plan = plan::plan(&snap, reference(), plan_opts);
+    if !plan.impossible.is_empty() {
+        return Err(Error::CannotAddColumns {
+            path: board.path.clone(),
+            columns: plan.impossible.join(", "),
+        });
+    }
     report.state_before = state;
     report.steps = planned(&plan);
     if plan.is_empty() {

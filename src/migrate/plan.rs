@@ -68,6 +68,11 @@ pub struct Options {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Plan {
     pub steps: Vec<Step>,
+    /// Columns of the reference that cannot be added: `NOT NULL` without a default, which
+    /// `ALTER TABLE ADD COLUMN` always refuses. Every Hermes kernel created them with the
+    /// table, so a board without them was made by another tool; nothing is planned for it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub impossible: Vec<String>,
 }
 
 impl Plan {
@@ -114,6 +119,7 @@ fn same_declaration(snap: &Snapshot, old: &str, new: &RefColumn) -> bool {
 pub fn plan(snap: &Snapshot, reference: &Reference, opts: Options) -> Plan {
     let mut steps = Vec::new();
     let mut drops = Vec::new();
+    let mut impossible = Vec::new();
 
     for table in &reference.tables {
         if !snap.has_table(&table.name) {
@@ -197,6 +203,10 @@ pub fn plan(snap: &Snapshot, reference: &Reference, opts: Options) -> Plan {
         for col in &table.columns {
             let renamed = table.name == "tasks" && RENAMED.iter().any(|(n, _)| *n == col.name);
             if !renamed && !snap.has_column(&table.name, &col.name) {
+                if col.notnull != 0 && col.dflt_value.is_none() {
+                    impossible.push(format!("{}.{}", table.name, col.name));
+                    continue;
+                }
                 steps.push(Step {
                     action: Action::AddColumn,
                     target: format!("{}.{}", table.name, col.name),
@@ -229,7 +239,7 @@ pub fn plan(snap: &Snapshot, reference: &Reference, opts: Options) -> Plan {
             note: Some("--drop-legacy".into()),
         });
     }
-    Plan { steps }
+    Plan { steps, impossible }
 }
 
 #[cfg(test)]
