@@ -56,7 +56,6 @@ const TRUNCATED: Want = Fail("kanban_doctor::board::truncated");
 const CORRUPT: Want = Fail("kanban_doctor::board::corrupt_header");
 const TLS: Want = Fail("kanban_doctor::board::tls_overwrite");
 const EMPTY: Want = Fail("kanban_doctor::board::empty_file");
-const NOT_SQLITE: Want = Fail("kanban_doctor::board::not_sqlite");
 const NOT_A_BOARD: Want = Fail("kanban_doctor::board::not_a_board");
 const NOT_FOUND: Want = Fail("kanban_doctor::board::not_found");
 const IO: Want = Fail("kanban_doctor::board::io");

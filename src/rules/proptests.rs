@@ -746,10 +746,10 @@ proptest! {
                 if let Ok(p) = payload_object(v, mode) {
                     for key in ["phantom_cards", "phantom_refs"] {
                         if let Ok(ids) = iter_ids(&p, key) {
-                            let mut unique = Vec::new();
-                            support::extend_unique(&mut unique, ids.clone());
-                            prop_assert!(unique.len() <= ids.len());
-                            for id in &unique { prop_assert!(py_eq(id, id)); }
+                            let mut unique = support::UniqueList::default();
+                            unique.extend(ids.clone());
+                            prop_assert!(unique.items().len() <= ids.len());
+                            for id in unique.items() { prop_assert!(py_eq(id, id)); }
                         }
                     }
                 }
