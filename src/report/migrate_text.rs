@@ -88,9 +88,9 @@ pub fn render(out: &mut impl Write, style: &Style, r: &Report, check: bool) -> i
         Some(b) if b.reused => writeln!(
             out,
             "backup: {} (identical backup already present)",
-            b.path.display()
+            escape::path(&b.path)
         )?,
-        Some(b) => writeln!(out, "backup: {}", b.path.display())?,
+        Some(b) => writeln!(out, "backup: {}", escape::path(&b.path))?,
         None => writeln!(out, "backup: none (--no-backup)")?,
     }
     if let Some(v) = &r.verification {
