@@ -530,3 +530,29 @@ fn line_separators_in_titles_are_escaped() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("a\u{2028}b\u{2029}c"));
 }
+
+// The README's restore recipe: the backup copied over the board is the board as it was.
+
+#[test]
+fn a_backup_copied_back_restores_the_board() {
+    for fixture in ["boards/legacy.db", "boards/legacy-wal.db"] {
+        let (dir, path) = copy_fixture(fixture);
+        let values = task_values(&path);
+        cmd().args(["migrate", "--db"]).arg(&path).assert().code(0);
+        let backup = names_in(dir.path())
+            .into_iter()
+            .find(|n| n.ends_with(".bak"))
+            .unwrap();
+        std::fs::copy(dir.path().join(&backup), &path).unwrap();
+        assert_eq!(task_values(&path), values, "{fixture}");
+        // It is the old schema again, in the same journal mode, and opens cleanly.
+        cmd()
+            .args(["migrate", "--check", "--db"])
+            .arg(&path)
+            .assert()
+            .code(1);
+        let header = std::fs::read(&path).unwrap();
+        let orig_mode = if fixture.contains("wal") { 2 } else { 1 };
+        assert_eq!(header[18], orig_mode, "{fixture}: journal mode kept");
+    }
+}
