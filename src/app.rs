@@ -7,16 +7,16 @@ use std::io::{Seek, SeekFrom, Write};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::board::locate;
 use crate::cli::{
     Cli, Command, DiagnoseArgs, MigrateArgs, ScenariosArgs, ScenariosCommand, SimulateArgs,
 };
 use crate::config::DiagConfig;
 use crate::diagnose;
 use crate::error::{Error, Result};
+use crate::hermes;
 use crate::migrate::{self, BackupChoice};
 use crate::report::{
-    diagnose_text, json::ArrayWriter, json::to_string, migrate_text, scenarios_text, style::Style,
+    diagnose_text, json::ArrayWriter, json::to_string, migrate_text, style::Style,
 };
 use crate::rules;
 use crate::scenarios::{self, kernel};
@@ -50,7 +50,7 @@ fn diagnose_cmd(cli: &Cli, args: &DiagnoseArgs, style: &Style) -> Result<ExitCod
             });
         }
     }
-    let path = locate::resolve(cli.db.as_deref(), cli.board.as_deref())?;
+    let path = hermes::resolve(cli.db.as_deref(), cli.board.as_deref())?;
     let cfg = DiagConfig::discover(args.config.as_deref())?;
     let now = args.now.unwrap_or_else(|| {
         SystemTime::now()
@@ -123,7 +123,7 @@ fn diagnose_cmd(cli: &Cli, args: &DiagnoseArgs, style: &Style) -> Result<ExitCod
 }
 
 fn migrate_cmd(cli: &Cli, args: &MigrateArgs, style: &Style) -> Result<ExitCode> {
-    let path = locate::resolve(cli.db.as_deref(), cli.board.as_deref())?;
+    let path = hermes::resolve(cli.db.as_deref(), cli.board.as_deref())?;
     let opts = migrate::Options {
         strategy: args.strategy,
         drop_legacy: args.drop_legacy,
@@ -211,7 +211,7 @@ fn scenarios_cmd(args: &ScenariosArgs, style: &Style) -> Result<ExitCode> {
             if *json {
                 writeln!(out, "{}", to_string(&checks))?;
             } else {
-                scenarios_text::verify(&mut out, style, &checks)?;
+                scenarios::text::verify(&mut out, style, &checks)?;
             }
             out.flush()?;
             return Ok(if checks.iter().all(|c| c.pass) {
@@ -268,7 +268,7 @@ fn simulate_cmd(args: &SimulateArgs) -> Result<ExitCode> {
         (_, None) => format!("unified semantics, limit {}", args.limit),
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    scenarios_text::simulate(&mut out, &steps, &note)?;
+    scenarios::text::simulate(&mut out, &steps, &note)?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

@@ -136,16 +136,6 @@ pub struct DiagnoseArgs {
     pub wait: Duration,
 }
 
-/// How legacy counter columns become current ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Strategy {
-    /// RENAME COLUMN in place (falls back to copy where SQLite refuses).
-    Rename,
-    /// Add the new column and copy values, keeping the legacy column for old dispatchers.
-    Copy,
-}
-
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
     /// Print the plan, with the exact SQL, and write nothing.
@@ -161,8 +151,8 @@ pub struct MigrateArgs {
     pub json: bool,
 
     /// How to bring legacy counter columns over.
-    #[arg(long, value_enum, default_value_t = Strategy::Rename)]
-    pub strategy: Strategy,
+    #[arg(long, value_enum, default_value_t = crate::migrate::Strategy::Rename)]
+    pub strategy: crate::migrate::Strategy,
 
     /// Drop legacy counter columns once their values are in the current ones.
     #[arg(long)]

@@ -83,7 +83,7 @@ impl DiagConfig {
         if let Some(p) = explicit {
             return Self::load(p);
         }
-        let home = crate::board::locate::hermes_home();
+        let home = crate::hermes::hermes_home();
         let candidate = home.join("config.yaml");
         if candidate.is_file() {
             Self::load(&candidate)

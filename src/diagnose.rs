@@ -16,13 +16,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::board::schema::{Snapshot, State};
-use crate::board::{Access, Board, reference::reference, rows};
+use crate::board::rows::Scope;
+use crate::board::schema::State;
+use crate::board::{Access, Board, reference::reference};
 use crate::config::DiagConfig;
 use crate::error::{Error, Result};
-use crate::rules::{
-    self, Diagnostic, EventRow, Params, PayloadMode, RunRow, Severity, TaskRow, TaskState,
-};
+use crate::rules::{self, Diagnostic, Params, Severity, TaskRow, TaskState};
 use crate::value::Value;
 
 /// What to diagnose and how.
@@ -56,7 +55,7 @@ fn ser_value<S: serde::Serializer>(v: &Value, s: S) -> std::result::Result<S::Ok
 
 /// A rule that raised for some tasks (its result dropped there, as Hermes drops it).
 #[derive(Debug, Clone)]
-pub struct RuleFailure {
+pub struct DroppedRule {
     pub kind: &'static str,
     /// Why, for the first task it failed on.
     pub why: &'static str,
@@ -67,16 +66,16 @@ pub struct RuleFailure {
 
 /// Rule failures by kind, in the order first seen.
 #[derive(Debug, Default, Clone)]
-pub struct RuleFailures(pub Vec<RuleFailure>);
+pub struct DroppedRules(pub Vec<DroppedRule>);
 
-impl RuleFailures {
+impl DroppedRules {
     const EXAMPLES: usize = 3;
 
     fn add(&mut self, kind: &'static str, why: &'static str, task: &Value) {
         let entry = match self.0.iter_mut().position(|f| f.kind == kind) {
             Some(i) => &mut self.0[i],
             None => {
-                self.0.push(RuleFailure {
+                self.0.push(DroppedRule {
                     kind,
                     why,
                     tasks: 0,
@@ -100,7 +99,7 @@ pub struct Summary {
     /// Set when the board's journal mode is unsafe on its filesystem.
     pub filesystem_warning: Option<String>,
     pub tasks_scanned: u64,
-    pub failures: RuleFailures,
+    pub failures: DroppedRules,
 }
 
 /// A hashable key for a task id cell: ids of different SQLite types never match, as in
@@ -127,16 +126,14 @@ pub fn run(
     mut emit: impl FnMut(TaskReport) -> Result<()>,
 ) -> Result<Summary> {
     let board = Board::open(path, Access::ReadOnly, opts.wait)?;
-    let err = board.sql_err();
     // One read transaction for every pass: a consistent snapshot even while a dispatcher writes.
-    board.conn.execute_batch("BEGIN DEFERRED").map_err(&err)?;
-    let snap = Snapshot::read(&board.conn).map_err(&err)?;
-    let state = snap.checked_state(path, reference())?;
+    let reader = board.reader()?;
+    let state = reader.snapshot().checked_state(path, reference())?;
     let params = Params::new(cfg, opts.now);
     let only = opts.only.as_deref();
-    let mut failures = RuleFailures::default();
+    let mut failures = DroppedRules::default();
     let mut scanned = 0u64;
-    let report = |task: &TaskRow, st: &TaskState, failures: &mut RuleFailures| -> TaskReport {
+    let report = |task: &TaskRow, st: &TaskState, failures: &mut DroppedRules| -> TaskReport {
         let (mut diags, failed) = st.evaluate(task, &params, opts.now, only);
         for (kind, why) in failed {
             failures.add(kind, why.0, &task.id);
@@ -157,24 +154,13 @@ pub fn run(
     let error_outcomes = flat(rules::RUN_ERROR_OUTCOMES);
     match &opts.task {
         Some(id) => {
-            let sql = format!("{} WHERE id = ?1", rows::task_select(&snap));
-            let task = board
-                .conn
-                .query_row(&sql, [id], rows::task_from_row)
-                .map_err(|e| match e {
-                    rusqlite::Error::QueryReturnedNoRows => Error::UnknownTask { id: id.clone() },
-                    e => err(e),
-                })?;
+            let task = reader
+                .task(id)?
+                .ok_or_else(|| Error::UnknownTask { id: id.clone() })?;
+            let scope = Scope::Task(id);
             let mut st = TaskState::default();
-            // The single-task path orders events by time, then id, and pre-parses payloads.
-            if let Some(sql) = rows::events_sql(&snap, &payload_kinds, true, true) {
-                for_each_event(&board, &sql, [id], PayloadMode::SingleTask, |_, ev| {
-                    st.on_event(ev, &params)
-                })?;
-            }
-            if let Some(sql) = rows::runs_sql(&snap, &error_outcomes, true) {
-                for_each_run(&board, &sql, [id], |_, run| st.on_run(run, &params))?;
-            }
+            reader.events(scope, &payload_kinds, |_, ev| st.on_event(ev, &params))?;
+            reader.runs(scope, &error_outcomes, |_, run| st.on_run(run, &params))?;
             scanned = 1;
             let rep = report(&task, &st, &mut failures);
             // With a severity filter, a task left with nothing is dropped; without one,
@@ -185,39 +171,30 @@ pub fn run(
         }
         None => {
             // Sized up front: growing the map would briefly hold two copies of it.
-            let tasks: i64 = board
-                .conn
-                .query_row("SELECT count(*) FROM tasks", [], |r| r.get(0))
-                .map_err(&err)?;
+            let tasks = reader.count_tasks()?;
             let mut states: HashMap<String, TaskState> =
                 HashMap::with_capacity(usize::try_from(tasks).unwrap_or(0));
-            if let Some(sql) = rows::events_sql(&snap, &payload_kinds, false, false) {
-                for_each_event(&board, &sql, [], PayloadMode::Fleet, |id, ev| {
-                    states.entry(key(id)).or_default().on_event(ev, &params)
-                })?;
-            }
-            if let Some(sql) = rows::runs_sql(&snap, &error_outcomes, false) {
-                for_each_run(&board, &sql, [], |id, run| {
-                    states.entry(key(id)).or_default().on_run(run, &params)
-                })?;
-            }
-            let sql = format!("{} WHERE status != 'archived'", rows::task_select(&snap));
-            let mut stmt = board.conn.prepare(&sql).map_err(&err)?;
-            let mut rs = stmt.query([]).map_err(&err)?;
+            reader.events(Scope::Board, &payload_kinds, |id, ev| {
+                states.entry(key(id)).or_default().on_event(ev, &params)
+            })?;
+            reader.runs(Scope::Board, &error_outcomes, |id, run| {
+                states.entry(key(id)).or_default().on_run(run, &params)
+            })?;
             let empty = TaskState::default();
-            while let Some(r) = rs.next().map_err(&err)? {
-                let task = rows::task_from_row(r).map_err(&err)?;
+            reader.tasks(|task| {
                 scanned += 1;
                 // A task's state is no longer needed once it is evaluated.
                 let st = states.remove(&key(&task.id));
                 let rep = report(&task, st.as_ref().unwrap_or(&empty), &mut failures);
-                if !rep.diagnostics.is_empty() {
-                    emit(rep)?;
+                if rep.diagnostics.is_empty() {
+                    Ok(())
+                } else {
+                    emit(rep)
                 }
-            }
+            })?;
         }
     }
-    board.conn.execute_batch("COMMIT").map_err(&err)?;
+    reader.finish()?;
     Ok(Summary {
         state,
         journal: board.header.journal,
@@ -225,65 +202,4 @@ pub fn run(
         tasks_scanned: scanned,
         failures,
     })
-}
-
-fn cell(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Value> {
-    r.get_ref(i).map(Value::from_ref)
-}
-
-/// Stream the rows of an [`rows::events_sql`] query, handing each to `f` with its task id.
-fn for_each_event(
-    board: &Board,
-    sql: &str,
-    params: impl rusqlite::Params,
-    mode: PayloadMode,
-    mut f: impl FnMut(&Value, &EventRow<'_>),
-) -> Result<()> {
-    let err = board.sql_err();
-    let mut stmt = board.conn.prepare(sql).map_err(&err)?;
-    let mut rs = stmt.query(params).map_err(&err)?;
-    while let Some(r) = rs.next().map_err(&err)? {
-        let (task, kind, payload, ts) = (cell(r, 0), cell(r, 1), cell(r, 2), cell(r, 3));
-        let (task, kind, payload, ts) = (
-            task.map_err(&err)?,
-            kind.map_err(&err)?,
-            payload.map_err(&err)?,
-            ts.map_err(&err)?,
-        );
-        let ev = EventRow {
-            kind: &kind,
-            created_at: &ts,
-            payload: &payload,
-            mode,
-        };
-        f(&task, &ev);
-    }
-    Ok(())
-}
-
-/// Stream the rows of a [`rows::runs_sql`] query, handing each to `f` with its task id.
-fn for_each_run(
-    board: &Board,
-    sql: &str,
-    params: impl rusqlite::Params,
-    mut f: impl FnMut(&Value, &RunRow<'_>),
-) -> Result<()> {
-    let err = board.sql_err();
-    let mut stmt = board.conn.prepare(sql).map_err(&err)?;
-    let mut rs = stmt.query(params).map_err(&err)?;
-    while let Some(r) = rs.next().map_err(&err)? {
-        let (task, outcome, error) = (
-            cell(r, 0).map_err(&err)?,
-            cell(r, 1).map_err(&err)?,
-            cell(r, 2).map_err(&err)?,
-        );
-        f(
-            &task,
-            &RunRow {
-                outcome: &outcome,
-                error: &error,
-            },
-        );
-    }
-    Ok(())
 }

@@ -13,6 +13,7 @@ pub mod config;
 pub mod diagnose;
 pub mod error;
 pub mod escape;
+pub mod hermes;
 pub mod migrate;
 pub mod python;
 pub mod report;

@@ -5,7 +5,6 @@
 
 pub mod fs;
 pub mod header;
-pub mod locate;
 pub mod reference;
 pub mod rows;
 pub mod schema;

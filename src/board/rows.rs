@@ -11,9 +11,79 @@
 //! Event kinds renamed by Hermes' own migration (`ready`, `priority`, `spawn_auto_blocked`)
 //! are read under their current names for the same reason.
 
+use super::Board;
 use super::schema::Snapshot;
-use crate::rules::TaskRow;
-use crate::value::Value;
+use crate::error::Result;
+use crate::value::{RuleFailure, Value};
+
+/// The task row as the rules see it: every column the rules read, NULL where the board
+/// lacks the column. The counter and error are read under either name (see `board::rows`).
+#[derive(Debug, Clone, Default)]
+pub struct TaskRow {
+    pub id: Value,
+    pub title: Value,
+    pub status: Value,
+    pub assignee: Value,
+    pub claim_lock: Value,
+    pub created_at: Value,
+    pub consecutive_failures: Value,
+    pub last_failure_error: Value,
+}
+
+impl TaskRow {
+    pub fn status_is(&self, s: &str) -> bool {
+        self.status.as_text() == Some(s)
+    }
+
+    /// Done, archived and running tasks are exempt from the failure rules: nothing is left to
+    /// retry, or a fresh attempt is in flight.
+    pub fn failure_exempt(&self) -> bool {
+        ["done", "archived", "running"]
+            .iter()
+            .any(|s| self.status_is(s))
+    }
+}
+
+/// How a payload cell reaches the rules: the fleet query hands over the raw text, the
+/// single-task path pre-parses it. The two differ on non-object JSON, as in the reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayloadMode {
+    Fleet,
+    SingleTask,
+}
+
+/// One `task_events` row.
+#[derive(Debug)]
+pub struct EventRow<'a> {
+    pub kind: &'a Value,
+    pub created_at: &'a Value,
+    pub payload: &'a Value,
+    pub mode: PayloadMode,
+}
+
+impl EventRow<'_> {
+    pub fn kind_is(&self, k: &str) -> bool {
+        self.kind.as_text() == Some(k)
+    }
+
+    /// `int(created_at or 0)`.
+    pub fn ts(&self) -> Result<i64, RuleFailure> {
+        self.created_at.int_or_zero()
+    }
+}
+
+/// One `task_runs` row.
+#[derive(Debug)]
+pub struct RunRow<'a> {
+    pub outcome: &'a Value,
+    pub error: &'a Value,
+}
+
+impl RunRow<'_> {
+    pub fn outcome_str(&self) -> Option<&str> {
+        self.outcome.as_text()
+    }
+}
 
 fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
@@ -44,7 +114,7 @@ pub fn counter_exprs(snap: &Snapshot) -> (String, String) {
 }
 
 /// `SELECT` of the columns in [`TaskRow`] order, from `tasks`, with no `WHERE`.
-pub fn task_select(snap: &Snapshot) -> String {
+fn task_select(snap: &Snapshot) -> String {
     let (counter, error) = counter_exprs(snap);
     let c = |name| col_or_null(snap, "tasks", name);
     format!(
@@ -59,7 +129,7 @@ pub fn task_select(snap: &Snapshot) -> String {
 }
 
 /// A [`TaskRow`] from a row of [`task_select`].
-pub fn task_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRow> {
+fn task_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRow> {
     let v = |i| r.get_ref(i).map(Value::from_ref);
     Ok(TaskRow {
         id: v(0)?,
@@ -81,14 +151,167 @@ fn in_list(values: &[&str]) -> String {
         .join(", ")
 }
 
-/// Events as `(task_id, kind, payload, created_at)`, the payload only for `payload_kinds`
-/// (the only ones any rule reads), in `order`. `None` when the board has no events table.
-pub fn events_sql(
-    snap: &Snapshot,
-    payload_kinds: &[&str],
-    where_task: bool,
-    order_by_time: bool,
-) -> Option<String> {
+/// Which rows a stream reads.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    /// Every row, in id order (the fleet report).
+    Board,
+    /// One task's rows; events in time order, then id (the single-task report).
+    Task(&'a str),
+}
+
+impl Scope<'_> {
+    /// How the reference hands this scope's payloads to its rules.
+    fn payload_mode(self) -> PayloadMode {
+        match self {
+            Scope::Board => PayloadMode::Fleet,
+            Scope::Task(_) => PayloadMode::SingleTask,
+        }
+    }
+}
+
+/// A read transaction over a board: every stream reads the same snapshot, so a board a
+/// dispatcher is writing is seen as one consistent state. Dropped without
+/// [`Reader::finish`], the transaction rolls back (it wrote nothing either way).
+pub struct Reader<'b> {
+    board: &'b Board,
+    snap: Snapshot,
+    tx: rusqlite::Transaction<'b>,
+}
+
+impl Board {
+    /// Begin a read transaction and read the schema inside it.
+    pub fn reader(&self) -> Result<Reader<'_>> {
+        let err = self.sql_err();
+        let tx = self.conn.unchecked_transaction().map_err(&err)?;
+        let snap = Snapshot::read(&tx).map_err(&err)?;
+        Ok(Reader {
+            board: self,
+            snap,
+            tx,
+        })
+    }
+}
+
+fn cell(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Value> {
+    r.get_ref(i).map(Value::from_ref)
+}
+
+impl Reader<'_> {
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.snap
+    }
+
+    /// How many rows `tasks` has (archived included), to size per-task state up front.
+    pub fn count_tasks(&self) -> Result<i64> {
+        self.tx
+            .query_row("SELECT count(*) FROM tasks", [], |r| r.get(0))
+            .map_err(self.board.sql_err())
+    }
+
+    /// One task, in any status; `None` when no row has that id.
+    pub fn task(&self, id: &str) -> Result<Option<TaskRow>> {
+        let sql = format!("{} WHERE id = ?1", task_select(&self.snap));
+        match self.tx.query_row(&sql, [id], task_from_row) {
+            Ok(t) => Ok(Some(t)),
+            Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+            Err(e) => Err(self.board.sql_err()(e)),
+        }
+    }
+
+    /// Every task that is not archived, in the board's row order.
+    pub fn tasks(&self, mut f: impl FnMut(TaskRow) -> Result<()>) -> Result<()> {
+        let err = self.board.sql_err();
+        let sql = format!("{} WHERE status != 'archived'", task_select(&self.snap));
+        let mut stmt = self.tx.prepare(&sql).map_err(&err)?;
+        let mut rs = stmt.query([]).map_err(&err)?;
+        while let Some(r) = rs.next().map_err(&err)? {
+            f(task_from_row(r).map_err(&err)?)?;
+        }
+        Ok(())
+    }
+
+    /// Stream `task_events` in `scope`, handing each row to `f` with its task id. Payloads
+    /// are read only for `payload_kinds` (the only ones any rule reads).
+    pub fn events(
+        &self,
+        scope: Scope<'_>,
+        payload_kinds: &[&str],
+        mut f: impl FnMut(&Value, &EventRow<'_>),
+    ) -> Result<()> {
+        let Some(sql) = events_sql(&self.snap, payload_kinds, scope) else {
+            return Ok(());
+        };
+        let mode = scope.payload_mode();
+        self.stream(&sql, scope, |r| {
+            let (task, kind, payload, ts) = (cell(r, 0)?, cell(r, 1)?, cell(r, 2)?, cell(r, 3)?);
+            let ev = EventRow {
+                kind: &kind,
+                created_at: &ts,
+                payload: &payload,
+                mode,
+            };
+            f(&task, &ev);
+            Ok(())
+        })
+    }
+
+    /// Stream `task_runs` in `scope` (id order), handing each row to `f` with its task id.
+    /// The error text is read only for `error_outcomes`.
+    pub fn runs(
+        &self,
+        scope: Scope<'_>,
+        error_outcomes: &[&str],
+        mut f: impl FnMut(&Value, &RunRow<'_>),
+    ) -> Result<()> {
+        let Some(sql) = runs_sql(&self.snap, error_outcomes, scope) else {
+            return Ok(());
+        };
+        self.stream(&sql, scope, |r| {
+            let (task, outcome, error) = (cell(r, 0)?, cell(r, 1)?, cell(r, 2)?);
+            f(
+                &task,
+                &RunRow {
+                    outcome: &outcome,
+                    error: &error,
+                },
+            );
+            Ok(())
+        })
+    }
+
+    fn stream(
+        &self,
+        sql: &str,
+        scope: Scope<'_>,
+        mut each: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<()>,
+    ) -> Result<()> {
+        let err = self.board.sql_err();
+        let mut stmt = self.tx.prepare(sql).map_err(&err)?;
+        let mut rs = match scope {
+            Scope::Board => stmt.query([]),
+            Scope::Task(id) => stmt.query([id]),
+        }
+        .map_err(&err)?;
+        while let Some(r) = rs.next().map_err(&err)? {
+            each(r).map_err(&err)?;
+        }
+        Ok(())
+    }
+
+    /// End the read transaction.
+    pub fn finish(self) -> Result<()> {
+        self.tx.commit().map_err(self.board.sql_err())
+    }
+}
+
+/// Events as `(task_id, kind, payload, created_at)`, the payload only for `payload_kinds`,
+/// in the scope's order. `None` when the board has no events table.
+fn events_sql(snap: &Snapshot, payload_kinds: &[&str], scope: Scope<'_>) -> Option<String> {
+    let (where_task, order_by_time) = match scope {
+        Scope::Board => (false, false),
+        Scope::Task(_) => (true, true),
+    };
     if !snap.has_table("task_events") {
         return None;
     }
@@ -130,7 +353,8 @@ pub fn events_sql(
 }
 
 /// Runs as `(task_id, outcome, error)`, the error only for `error_outcomes`, in id order.
-pub fn runs_sql(snap: &Snapshot, error_outcomes: &[&str], where_task: bool) -> Option<String> {
+fn runs_sql(snap: &Snapshot, error_outcomes: &[&str], scope: Scope<'_>) -> Option<String> {
+    let where_task = matches!(scope, Scope::Task(_));
     if !snap.has_table("task_runs") {
         return None;
     }

@@ -19,9 +19,8 @@ use serde::Serialize;
 use crate::board::reference::reference;
 use crate::board::schema::{Snapshot, State};
 use crate::board::{Access, Board};
-use crate::cli::Strategy;
 use crate::error::{Error, Result};
-pub use plan::{Plan, Step};
+pub use plan::{Plan, Step, Strategy};
 
 /// What the caller asked for.
 #[derive(Debug, Clone)]

@@ -16,7 +16,16 @@ use serde::Serialize;
 
 use crate::board::reference::{Column as RefColumn, RENAMED, Reference};
 use crate::board::schema::Snapshot;
-use crate::cli::Strategy;
+
+/// How legacy counter columns become current ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// RENAME COLUMN in place (falls back to copy where SQLite refuses).
+    Rename,
+    /// Add the new column and copy values, keeping the legacy column for old dispatchers.
+    Copy,
+}
 
 /// What a step does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -3,5 +3,4 @@
 pub mod diagnose_text;
 pub mod json;
 pub mod migrate_text;
-pub mod scenarios_text;
 pub mod style;

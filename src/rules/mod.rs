@@ -12,8 +12,9 @@
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
 
+pub use crate::board::rows::{EventRow, PayloadMode, RunRow, TaskRow};
 use crate::config::DiagConfig;
-use crate::value::{RuleFailure, Value};
+use crate::value::RuleFailure;
 
 pub mod block_unblock_cycling;
 pub mod hallucinated_cards;
@@ -96,78 +97,13 @@ pub struct Diagnostic {
     pub data: Map<String, Json>,
 }
 
-/// The task row as the rules see it: every column the rules read, NULL where the board
-/// lacks the column. The counter and error are read under either name (see `board::rows`).
-#[derive(Debug, Clone, Default)]
-pub struct TaskRow {
-    pub id: Value,
-    pub title: Value,
-    pub status: Value,
-    pub assignee: Value,
-    pub claim_lock: Value,
-    pub created_at: Value,
-    pub consecutive_failures: Value,
-    pub last_failure_error: Value,
-}
-
-impl TaskRow {
-    pub fn status_is(&self, s: &str) -> bool {
-        self.status.as_text() == Some(s)
-    }
-
-    /// Done, archived and running tasks are exempt from the failure rules: nothing is left to
-    /// retry, or a fresh attempt is in flight.
-    pub fn failure_exempt(&self) -> bool {
-        ["done", "archived", "running"]
-            .iter()
-            .any(|s| self.status_is(s))
-    }
-}
-
-/// How a payload cell reaches the rules: the fleet query hands over the raw text, the
-/// single-task path pre-parses it. The two differ on non-object JSON, as in the reference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PayloadMode {
-    Fleet,
-    SingleTask,
-}
-
-/// One `task_events` row.
-#[derive(Debug)]
-pub struct EventRow<'a> {
-    pub kind: &'a Value,
-    pub created_at: &'a Value,
-    pub payload: &'a Value,
-    pub mode: PayloadMode,
-}
-
+/// Reading an event's payload is Python semantics (`json.loads`, then a key lookup), which
+/// the rules share; the row itself lives with the other rows in `board::rows`.
 impl EventRow<'_> {
-    pub fn kind_is(&self, k: &str) -> bool {
-        self.kind.as_text() == Some(k)
-    }
-
-    /// `int(created_at or 0)`.
-    pub fn ts(&self) -> Result<i64, RuleFailure> {
-        self.created_at.int_or_zero()
-    }
-
     /// The payload as the reference's `_parse_payload` returns it; `Err` where reading a
     /// key from it would raise (a truthy JSON value that is not an object).
     pub fn payload_object(&self) -> Result<Map<String, Json>, RuleFailure> {
         support::payload_object(self.payload, self.mode)
-    }
-}
-
-/// One `task_runs` row.
-#[derive(Debug)]
-pub struct RunRow<'a> {
-    pub outcome: &'a Value,
-    pub error: &'a Value,
-}
-
-impl RunRow<'_> {
-    pub fn outcome_str(&self) -> Option<&str> {
-        self.outcome.as_text()
     }
 }
 

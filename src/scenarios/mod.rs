@@ -8,6 +8,7 @@
 //! one the old kernel wrote, the blind spot the fix closed.
 
 pub mod kernel;
+pub mod text;
 pub mod verify;
 pub mod write;
 

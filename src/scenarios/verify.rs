@@ -9,10 +9,10 @@ use serde::Serialize;
 use super::kernel::Semantics;
 use super::write::{Names, write_board};
 use super::{Expect, NOW, Scenario, play, task_id};
-use crate::cli::Strategy;
 use crate::config::DiagConfig;
 use crate::diagnose::{self, TaskReport};
 use crate::error::{Error, Result};
+use crate::migrate::Strategy;
 use crate::migrate::{self, BackupChoice};
 use crate::report::json::to_string;
 

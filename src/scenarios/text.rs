@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
-use super::style::Style;
+use crate::report::style::Style;
 use crate::scenarios::kernel::Applied;
 use crate::scenarios::verify::Check;
 
