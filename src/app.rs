@@ -3,7 +3,7 @@
 //! Exit codes: 0 clean (or migrated), 1 findings (or `--check` says work is needed),
 //! 2 any error (raised as [`Error`] and printed by `main`).
 
-use std::io::{Seek, SeekFrom, Write};
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -16,10 +16,11 @@ use crate::error::{Error, Result};
 use crate::hermes;
 use crate::migrate::{self, BackupChoice};
 use crate::report::{
-    diagnose_text, json::ArrayWriter, json::to_string, migrate_text, style::Style,
+    RunInfo, Sink, diagnose_text, diagnose_text::TextReport, json::JsonSink, json::to_string,
+    migrate_text, style::Style,
 };
 use crate::rules;
-use crate::scenarios::{self, kernel};
+use crate::scenarios;
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let style = Style::for_stdout(cli.color);
@@ -40,16 +41,6 @@ fn diagnose_cmd(cli: &Cli, args: &DiagnoseArgs, style: &Style) -> Result<ExitCod
         }
         return Ok(ExitCode::SUCCESS);
     }
-    for r in &args.rules {
-        if !rules::KINDS.contains(&r.as_str()) {
-            return Err(Error::Usage {
-                message: format!(
-                    "unknown rule {r:?}; the rules are: {}",
-                    rules::KINDS.join(", ")
-                ),
-            });
-        }
-    }
     let path = hermes::resolve(cli.db.as_deref(), cli.board.as_deref())?;
     let cfg = DiagConfig::discover(args.config.as_deref())?;
     let now = args.now.unwrap_or_else(|| {
@@ -64,56 +55,29 @@ fn diagnose_cmd(cli: &Cli, args: &DiagnoseArgs, style: &Style) -> Result<ExitCod
         only: (!args.rules.is_empty()).then(|| args.rules.clone()),
         wait: args.wait,
     };
-    let mut found = 0usize;
-    let summary;
-    if args.json {
-        // The document goes to a temporary file first and reaches stdout only once the
-        // scan has succeeded: an error in the middle of a board must never leave a
-        // consumer half a JSON array (exit 2 with stdout empty instead).
-        let spill_err = |source| Error::Io {
-            path: std::env::temp_dir(),
-            source,
-        };
-        let spill = tempfile::tempfile().map_err(spill_err)?;
-        let mut writer = ArrayWriter::new(std::io::BufWriter::new(spill));
-        summary = diagnose::run(&path, &cfg, &opts, |rep| {
-            found += rep.diagnostics.len();
-            writer.push(&rep).map_err(spill_err)
-        })?;
-        let mut spill = writer
-            .finish()
-            .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
-            .map_err(spill_err)?;
-        spill.seek(SeekFrom::Start(0)).map_err(spill_err)?;
-        let mut out = stdout.lock();
-        std::io::copy(&mut spill, &mut out)?;
-        out.flush()?;
+    let mut sink: Box<dyn Sink> = if args.json {
+        Box::new(JsonSink::new()?)
     } else {
-        let mut text = diagnose_text::TextReport::new(*style)?;
-        summary = diagnose::run(&path, &cfg, &opts, |rep| {
-            found += rep.diagnostics.len();
-            text.add(&rep).map_err(Error::Output)
-        })?;
-        let mut out = std::io::BufWriter::new(stdout.lock());
-        text.finish(&mut out, &path, cfg.source.as_deref(), &summary)?;
-        out.flush()?;
-    }
+        Box::new(TextReport::new(*style)?)
+    };
+    let mut found = 0usize;
+    let summary = diagnose::run(&path, &cfg, &opts, |rep| {
+        found += rep.diagnostics.len();
+        sink.add(&rep).map_err(Error::Output)
+    })?;
+    let info = RunInfo {
+        board: &path,
+        config: cfg.source.as_deref(),
+        summary: &summary,
+    };
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    sink.finish(&mut out, &info)?;
+    out.flush()?;
     if let Some(w) = &summary.filesystem_warning {
         eprintln!("warning: {w}");
     }
-    for f in &summary.failures.0 {
-        let more = if f.tasks > f.examples.len() {
-            ", …"
-        } else {
-            ""
-        };
-        eprintln!(
-            "warning: rule {} could not be evaluated for {} task(s) ({}: {}{more}); as in Hermes, its result was dropped there",
-            f.kind,
-            f.tasks,
-            crate::escape::line(&f.examples.join(", ")),
-            f.why,
-        );
+    for line in diagnose_text::dropped_rule_warnings(&summary.failures) {
+        eprintln!("{line}");
     }
     Ok(if found > 0 && !args.exit_zero {
         ExitCode::from(1)
@@ -226,49 +190,9 @@ fn scenarios_cmd(args: &ScenariosArgs, style: &Style) -> Result<ExitCode> {
 }
 
 fn simulate_cmd(args: &SimulateArgs) -> Result<ExitCode> {
-    let outcomes = args
-        .outcomes
-        .iter()
-        .map(|o| {
-            kernel::Outcome::parse(o).ok_or_else(|| Error::Usage {
-                message: format!(
-                    "unknown outcome {o:?}; outcomes are: {}",
-                    kernel::Outcome::ALL.map(|o| o.as_str()).join(", ")
-                ),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    if args.limit < 1 || args.max_retries.is_some_and(|n| n < 1) {
-        return Err(Error::Usage {
-            message: "limits are whole numbers from 1".into(),
-        });
-    }
-    let mut k = kernel::Kernel::new(args.semantics, args.limit, scenarios::START);
-    let t = k.create_task(
-        "t_00000001",
-        "simulated",
-        "coder",
-        args.max_retries,
-        Some(scenarios::MAX_RUNTIME),
-    );
-    // A task the breaker blocked (or that finished) is not run again; say why per step.
-    let steps: Vec<(String, Result<kernel::Applied, String>)> = outcomes
-        .iter()
-        .map(|o| {
-            let applied = k.apply(t, *o).ok_or_else(|| k.tasks[t].status.clone());
-            (o.as_str().to_string(), applied)
-        })
-        .collect();
-    let note = match (args.semantics, args.max_retries) {
-        (kernel::Semantics::Legacy, _) => format!(
-            "legacy semantics: only spawn failures count toward the limit of {}",
-            args.limit
-        ),
-        (_, Some(n)) => format!("unified semantics, max_retries {n}"),
-        (_, None) => format!("unified semantics, limit {}", args.limit),
-    };
+    let sim = scenarios::simulate(&args.outcomes, args.semantics, args.limit, args.max_retries);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    scenarios::text::simulate(&mut out, &steps, &note)?;
+    scenarios::text::simulate(&mut out, &sim.steps, &sim.note)?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

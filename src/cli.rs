@@ -81,15 +81,16 @@ pub enum ScenariosCommand {
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
     /// Comma-separated outcomes: spawn_failed, timed_out, crashed, completed, reclaimed.
-    #[arg(long, value_delimiter = ',', required = true, value_name = "OUTCOMES")]
-    pub outcomes: Vec<String>,
+    #[arg(long, value_delimiter = ',', required = true, value_name = "OUTCOMES",
+          value_parser = parse_outcome)]
+    pub outcomes: Vec<crate::scenarios::kernel::Outcome>,
 
     /// The configured breaker limit (kanban.failure_limit).
-    #[arg(long, default_value_t = 5, value_name = "N")]
+    #[arg(long, default_value_t = 5, value_name = "N", value_parser = clap::value_parser!(i64).range(1..))]
     pub limit: i64,
 
     /// A per-task limit (max_retries), which wins over --limit.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(1..))]
     pub max_retries: Option<i64>,
 
     /// Which kernel: the unified counter, or the legacy spawn-only one.
@@ -124,7 +125,8 @@ pub struct DiagnoseArgs {
     pub exit_zero: bool,
 
     /// Run only these rules (repeatable); see --list-rules.
-    #[arg(long = "rule", value_name = "KIND")]
+    #[arg(long = "rule", value_name = "KIND",
+          value_parser = clap::builder::PossibleValuesParser::new(crate::rules::KINDS))]
     pub rules: Vec<String>,
 
     /// List the rules in evaluation order and exit.
@@ -187,4 +189,15 @@ fn parse_wait(s: &str) -> Result<Duration, String> {
         ));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+/// `--outcomes`: one of the kernel's attempt outcomes.
+fn parse_outcome(s: &str) -> Result<crate::scenarios::kernel::Outcome, String> {
+    use crate::scenarios::kernel::Outcome;
+    Outcome::parse(s).ok_or_else(|| {
+        format!(
+            "unknown outcome {s:?}; outcomes are: {}",
+            Outcome::ALL.map(|o| o.as_str()).join(", ")
+        )
+    })
 }

@@ -6,7 +6,8 @@ use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use serde_json::Value as Json;
 
 use super::style::Style;
-use crate::diagnose::{Summary, TaskReport};
+use super::{RunInfo, Sink, Spill};
+use crate::diagnose::TaskReport;
 use crate::escape;
 use crate::rules::{Diagnostic, Severity, support::py_str};
 
@@ -80,7 +81,7 @@ fn write_diag(out: &mut impl Write, style: &Style, d: &Diagnostic) -> io::Result
 /// file rather than in memory, so memory stays flat however many tasks need attention.
 pub struct TextReport {
     style: Style,
-    body: io::BufWriter<std::fs::File>,
+    body: Spill,
     tasks: usize,
     diagnostics: usize,
     counts: Vec<(&'static str, Severity, usize)>,
@@ -90,14 +91,16 @@ impl TextReport {
     pub fn new(style: Style) -> io::Result<Self> {
         Ok(TextReport {
             style,
-            body: io::BufWriter::new(tempfile::tempfile()?),
+            body: Spill::new()?,
             tasks: 0,
             diagnostics: 0,
             counts: Vec::new(),
         })
     }
+}
 
-    pub fn add(&mut self, r: &TaskReport) -> io::Result<()> {
+impl Sink for TextReport {
+    fn add(&mut self, r: &TaskReport) -> io::Result<()> {
         let (style, out) = (&self.style, &mut self.body);
         writeln!(out)?;
         let title = if r.title.truthy() {
@@ -138,13 +141,8 @@ impl TextReport {
     }
 
     /// Write the board line, the summary, every task, and the counts by rule and severity.
-    pub fn finish(
-        mut self,
-        out: &mut impl Write,
-        board: &std::path::Path,
-        config: Option<&std::path::Path>,
-        summary: &Summary,
-    ) -> io::Result<()> {
+    fn finish(mut self: Box<Self>, out: &mut dyn Write, info: &RunInfo<'_>) -> io::Result<()> {
+        let (board, config, summary) = (info.board, info.config, info.summary);
         let style = self.style;
         writeln!(
             out,
@@ -172,7 +170,7 @@ impl TextReport {
         if n == 0 {
             writeln!(out, "No task needs attention.")?;
             // A task asked for with --task is still shown, with "no diagnostics".
-            copy_body(self.body, out)?;
+            self.body.copy_to(out)?;
             return Ok(());
         }
         let noun = if n == 1 { "task needs" } else { "tasks need" };
@@ -186,7 +184,7 @@ impl TextReport {
             "{}",
             style.bold(&format!("{n} {noun} attention ({total} {diags})"))
         )?;
-        copy_body(self.body, out)?;
+        self.body.copy_to(out)?;
         self.counts.sort_by_key(|(k, s, _)| {
             (
                 std::cmp::Reverse(*s),
@@ -206,11 +204,24 @@ impl TextReport {
     }
 }
 
-/// Replay the rendered tasks from the temporary file.
-fn copy_body(body: io::BufWriter<std::fs::File>, out: &mut impl Write) -> io::Result<()> {
-    use std::io::Seek;
-    let mut file = body.into_inner().map_err(io::IntoInnerError::into_error)?;
-    file.seek(io::SeekFrom::Start(0))?;
-    io::copy(&mut file, out)?;
-    Ok(())
+/// One stderr line per rule the reference would have dropped for some tasks.
+pub fn dropped_rule_warnings(dropped: &crate::diagnose::DroppedRules) -> Vec<String> {
+    dropped
+        .0
+        .iter()
+        .map(|f| {
+            let more = if f.tasks > f.examples.len() {
+                ", …"
+            } else {
+                ""
+            };
+            format!(
+                "warning: rule {} could not be evaluated for {} task(s) ({}: {}{more}); as in Hermes, its result was dropped there",
+                f.kind,
+                f.tasks,
+                escape::line(&f.examples.join(", ")),
+                f.why,
+            )
+        })
+        .collect()
 }

@@ -7,6 +7,9 @@
 use std::io::{self, Write};
 
 use serde::Serialize;
+
+use super::{RunInfo, Sink, Spill};
+use crate::diagnose::TaskReport;
 use serde_json::ser::{Formatter, PrettyFormatter};
 
 /// PrettyFormatter with Python's float rendering.
@@ -82,6 +85,26 @@ impl<W: Write> ArrayWriter<W> {
         self.out.write_all(end.as_bytes())?;
         self.out.flush()?;
         Ok(self.out)
+    }
+}
+
+/// `diagnose --json`: the reference's list of task reports, streamed into a spill file and
+/// printed whole once the scan is complete.
+pub struct JsonSink(ArrayWriter<Spill>);
+
+impl JsonSink {
+    pub fn new() -> io::Result<Self> {
+        Ok(JsonSink(ArrayWriter::new(Spill::new()?)))
+    }
+}
+
+impl Sink for JsonSink {
+    fn add(&mut self, report: &TaskReport) -> io::Result<()> {
+        self.0.push(report)
+    }
+
+    fn finish(self: Box<Self>, out: &mut dyn Write, _: &RunInfo<'_>) -> io::Result<()> {
+        self.0.finish()?.copy_to(out)
     }
 }
 

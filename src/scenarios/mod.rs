@@ -202,3 +202,43 @@ mod tests {
         );
     }
 }
+
+/// What `simulate` shows: each outcome with what the kernel did (or the status that kept
+/// the dispatcher from running it), and a note on the semantics and limit used.
+pub struct Simulation {
+    pub steps: Vec<(String, Result<kernel::Applied, String>)>,
+    pub note: String,
+}
+
+/// Play `outcomes` through one task of the kernel model.
+pub fn simulate(
+    outcomes: &[kernel::Outcome],
+    semantics: kernel::Semantics,
+    limit: i64,
+    max_retries: Option<i64>,
+) -> Simulation {
+    let mut k = kernel::Kernel::new(semantics, limit, START);
+    let t = k.create_task(
+        "t_00000001",
+        "simulated",
+        "coder",
+        max_retries,
+        Some(MAX_RUNTIME),
+    );
+    // A task the breaker blocked (or that finished) is not run again; say why per step.
+    let steps = outcomes
+        .iter()
+        .map(|o| {
+            let applied = k.apply(t, *o).ok_or_else(|| k.tasks[t].status.clone());
+            (o.as_str().to_string(), applied)
+        })
+        .collect();
+    let note = match (semantics, max_retries) {
+        (kernel::Semantics::Legacy, _) => {
+            format!("legacy semantics: only spawn failures count toward the limit of {limit}")
+        }
+        (_, Some(n)) => format!("unified semantics, max_retries {n}"),
+        (_, None) => format!("unified semantics, limit {limit}"),
+    };
+    Simulation { steps, note }
+}
