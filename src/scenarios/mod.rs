@@ -164,45 +164,6 @@ pub fn play(selected: &[(usize, &Scenario)], semantics: Semantics) -> Kernel {
     k
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_scenario_ends_where_its_story_says() {
-        let k = play(&select(&[]).unwrap(), Semantics::Unified);
-        let end: Vec<(&str, &str, i64)> = k
-            .tasks
-            .iter()
-            .map(|t| (t.title.as_str(), t.status.as_str(), t.consecutive_failures))
-            .collect();
-        assert_eq!(
-            end,
-            [
-                ("timeout-loop", "ready", 3),
-                ("crash-loop", "ready", 4),
-                ("mixed", "ready", 4),
-                ("recovered", "done", 0),
-                ("breaker-tripped", "blocked", 5),
-                ("reclaimed", "ready", 0),
-            ]
-        );
-        assert!(
-            k.events.iter().all(|e| e.created_at < NOW),
-            "scenarios must finish before NOW"
-        );
-    }
-
-    #[test]
-    fn unknown_scenarios_are_named_in_the_error() {
-        assert!(
-            select(&["nope".into()])
-                .unwrap_err()
-                .contains("timeout-loop")
-        );
-    }
-}
-
 /// What `simulate` shows: each outcome with what the kernel did (or the status that kept
 /// the dispatcher from running it), and a note on the semantics and limit used.
 pub struct Simulation {
@@ -241,4 +202,43 @@ pub fn simulate(
         (_, None) => format!("unified semantics, limit {limit}"),
     };
     Simulation { steps, note }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_scenario_ends_where_its_story_says() {
+        let k = play(&select(&[]).unwrap(), Semantics::Unified);
+        let end: Vec<(&str, &str, i64)> = k
+            .tasks
+            .iter()
+            .map(|t| (t.title.as_str(), t.status.as_str(), t.consecutive_failures))
+            .collect();
+        assert_eq!(
+            end,
+            [
+                ("timeout-loop", "ready", 3),
+                ("crash-loop", "ready", 4),
+                ("mixed", "ready", 4),
+                ("recovered", "done", 0),
+                ("breaker-tripped", "blocked", 5),
+                ("reclaimed", "ready", 0),
+            ]
+        );
+        assert!(
+            k.events.iter().all(|e| e.created_at < NOW),
+            "scenarios must finish before NOW"
+        );
+    }
+
+    #[test]
+    fn unknown_scenarios_are_named_in_the_error() {
+        assert!(
+            select(&["nope".into()])
+                .unwrap_err()
+                .contains("timeout-loop")
+        );
+    }
 }
