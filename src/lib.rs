@@ -1,22 +1,37 @@
 //! kanban-doctor keeps Hermes Agent kanban boards healthy, offline.
 //!
-//! A board is one SQLite file. Data flows one way: `board` (find, check, open, read rows
-//! under any schema state) → `rules` (fold rows into per-task state, evaluate) → `diagnose`
-//! (drive the passes) → `report` (render). `migrate` plans a schema change as a pure
-//! function of a schema snapshot, then applies it in one transaction with a backup and a
-//! verification. Start reading at `app`, which maps each command to those pieces.
+//! A board is one SQLite file. The modules form layers, and every arrow points down
+//! (`tests/layers.rs` keeps it so):
+//!
+//! - `escape`, `python`, `value`: terminal-safe text, and Python's semantics (`int()`,
+//!   `float()`, `str.strip()`, `repr()`) with the dynamically typed SQLite cell they apply to;
+//! - `error`: the tool's own failures, each with a code and a help line;
+//! - `hermes`: Hermes' conventions — where the Hermes home, its config and its boards are;
+//! - `board`: check the header, open without ever creating, detect the schema state, and
+//!   read rows (`board::rows`: the row types and a scoped reader inside one read
+//!   transaction), under any schema state;
+//! - `config`: the rules' settings, combined as Hermes combines them;
+//! - `rules`: one file per rule behind a registry; rules fold rows into small per-task
+//!   state and never touch SQLite;
+//! - `diagnose` (stream a board through the rules) and `migrate` (a pure plan, then one
+//!   locked transaction with a backup and a verification);
+//! - `report`: sinks and renderers, which format what was computed and compute nothing;
+//! - `scenarios`: the kernel's counter lifecycle model and the seeded scenarios;
+//! - `cli` and `app`: parse and validate arguments, dispatch, choose the exit code.
+//!
+//! Data flows one way: board → rows → rules → findings → report. Start reading at `app`.
 
 pub mod app;
-pub mod board;
+mod board;
 pub mod cli;
-pub mod config;
-pub mod diagnose;
+mod config;
+mod diagnose;
 pub mod error;
-pub mod escape;
-pub mod hermes;
-pub mod migrate;
-pub mod python;
-pub mod report;
-pub mod rules;
+mod escape;
+mod hermes;
+mod migrate;
+mod python;
+mod report;
+mod rules;
 pub mod scenarios;
-pub mod value;
+mod value;

@@ -8,21 +8,27 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
+/// A column of the reference schema (`PRAGMA table_info` as the reference board has it).
 #[derive(Debug, Clone, Deserialize)]
-pub struct Column {
+pub struct RefColumn {
     pub name: String,
     #[serde(rename = "type")]
     pub decl_type: String,
-    pub notnull: i64,
+    #[serde(deserialize_with = "int_bool")]
+    pub notnull: bool,
     pub dflt_value: Option<String>,
-    pub pk: i64,
 }
 
-impl Column {
+/// `PRAGMA table_info` reports `notnull` as 0 or 1.
+fn int_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    i64::deserialize(d).map(|n| n != 0)
+}
+
+impl RefColumn {
     /// The column definition for `ALTER TABLE … ADD COLUMN`.
     pub fn definition(&self) -> String {
         let mut def = format!("\"{}\" {}", self.name, self.decl_type);
-        if self.notnull != 0 {
+        if self.notnull {
             def.push_str(" NOT NULL");
         }
         if let Some(d) = &self.dflt_value {
@@ -37,19 +43,17 @@ impl Column {
 pub struct Table {
     pub name: String,
     pub sql: String,
-    pub columns: Vec<Column>,
+    pub columns: Vec<RefColumn>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Index {
     pub name: String,
-    pub table: String,
     pub sql: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Reference {
-    pub hermes_agent_version: String,
     pub tables: Vec<Table>,
     pub indexes: Vec<Index>,
 }

@@ -180,6 +180,8 @@ impl Snapshot {
 }
 
 /// Which names the failure counter and its error text go by.
+// `PreCounter` is the state's user-facing name ("pre-counter"), not a stutter.
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Counter {
@@ -216,14 +218,6 @@ impl State {
     /// `incomplete`: the tasks table lacks columns of the current schema other than the counters.
     pub fn incomplete(&self) -> bool {
         self.missing_columns.iter().any(|c| c.starts_with("tasks."))
-    }
-
-    /// Nothing for `migrate` to do.
-    pub fn is_current(&self) -> bool {
-        self.counter == Counter::Current
-            && self.missing_columns.is_empty()
-            && self.missing_tables.is_empty()
-            && self.missing_indexes.is_empty()
     }
 
     pub fn label(&self) -> String {

@@ -14,7 +14,7 @@
 
 use serde::Serialize;
 
-use crate::board::reference::{Column as RefColumn, RENAMED, Reference};
+use crate::board::reference::{RENAMED, RefColumn, Reference};
 use crate::board::schema::Snapshot;
 
 /// How legacy counter columns become current ones.
@@ -100,7 +100,7 @@ fn add_column(table: &str, col: &RefColumn) -> String {
 
 /// SQL that adds `new` and fills it from `old`; counters never copy a NULL into NOT NULL.
 fn add_and_copy(col: &RefColumn, old: &str) -> Vec<String> {
-    let source = if col.notnull != 0 {
+    let source = if col.notnull {
         format!(
             "COALESCE({}, {})",
             q(old),
@@ -119,7 +119,7 @@ fn add_and_copy(col: &RefColumn, old: &str) -> Vec<String> {
 fn same_declaration(snap: &Snapshot, old: &str, new: &RefColumn) -> bool {
     snap.column("tasks", old).is_some_and(|c| {
         c.decl_type.eq_ignore_ascii_case(&new.decl_type)
-            && c.notnull == (new.notnull != 0)
+            && c.notnull == new.notnull
             && c.dflt_value == new.dflt_value
     })
 }
@@ -212,7 +212,7 @@ pub fn plan(snap: &Snapshot, reference: &Reference, opts: Options) -> Plan {
         for col in &table.columns {
             let renamed = table.name == "tasks" && RENAMED.iter().any(|(n, _)| *n == col.name);
             if !renamed && !snap.has_column(&table.name, &col.name) {
-                if col.notnull != 0 && col.dflt_value.is_none() {
+                if col.notnull && col.dflt_value.is_none() {
                     impossible.push(format!("{}.{}", table.name, col.name));
                     continue;
                 }
@@ -268,9 +268,9 @@ mod tests {
                 .map(|c| Column {
                     name: c.name.clone(),
                     decl_type: c.decl_type.clone(),
-                    notnull: c.notnull != 0,
+                    notnull: c.notnull,
                     dflt_value: c.dflt_value.clone(),
-                    pk: c.pk,
+                    pk: 0,
                 })
                 .collect();
             s.tables.insert(t.name.clone(), cols);
