@@ -30,8 +30,11 @@ pub mod error;
 mod escape;
 mod hermes;
 mod migrate;
-mod python;
+mod py;
 mod report;
 mod rules;
 pub mod scenarios;
-mod value;
+
+// Short paths into the Python layer, used throughout the crate.
+use py as python;
+use py::value;

@@ -1,8 +1,5 @@
-//! JSON exactly as Python's `json.dumps(obj, indent=2, ensure_ascii=False)` prints it.
-//!
-//! serde_json's pretty printer already matches Python's layout and string escaping; floats
-//! differ (`1e16` against Python's `1e+16`, and Python always writes a `.0`), so they go
-//! through [`crate::python::float_repr`]. Arrays of reports are streamed element by element.
+//! `--json` output: the reference's list of task reports, streamed element by element,
+//! each formatted by the one `json.dumps` of the crate ([`crate::py::json`]).
 
 use std::io::{self, Write};
 
@@ -10,56 +7,7 @@ use serde::Serialize;
 
 use super::{RunInfo, Sink, Spill};
 use crate::diagnose::TaskReport;
-use serde_json::ser::{Formatter, PrettyFormatter};
-
-/// PrettyFormatter with Python's float rendering.
-pub struct PyFormatter(PrettyFormatter<'static>);
-
-impl Default for PyFormatter {
-    fn default() -> Self {
-        PyFormatter(PrettyFormatter::with_indent(b"  "))
-    }
-}
-
-macro_rules! delegate {
-    ($($name:ident($($arg:ident: $ty:ty),*)),* $(,)?) => {
-        $(fn $name<W: ?Sized + Write>(&mut self, w: &mut W $(, $arg: $ty)*) -> io::Result<()> {
-            self.0.$name(w $(, $arg)*)
-        })*
-    };
-}
-
-impl Formatter for PyFormatter {
-    delegate!(
-        begin_array(),
-        end_array(),
-        begin_array_value(first: bool),
-        end_array_value(),
-        begin_object(),
-        end_object(),
-        begin_object_key(first: bool),
-        begin_object_value(),
-        end_object_value(),
-    );
-
-    fn write_f64<W: ?Sized + Write>(&mut self, w: &mut W, value: f64) -> io::Result<()> {
-        w.write_all(crate::python::float_repr(value).as_bytes())
-    }
-
-    fn write_f32<W: ?Sized + Write>(&mut self, w: &mut W, value: f32) -> io::Result<()> {
-        self.write_f64(w, f64::from(value))
-    }
-}
-
-/// Serialize `value` the Python way into a string.
-pub fn to_string<T: Serialize>(value: &T) -> String {
-    let mut buf = Vec::new();
-    let mut ser = serde_json::Serializer::with_formatter(&mut buf, PyFormatter::default());
-    value
-        .serialize(&mut ser)
-        .expect("serializing to memory cannot fail");
-    String::from_utf8(buf).expect("serde_json writes UTF-8")
-}
+pub use crate::py::json::to_string;
 
 /// Writes a JSON array one element at a time, byte-identical to dumping the whole list.
 pub struct ArrayWriter<W: Write> {

@@ -25,25 +25,7 @@ fn payload_text(p: &Option<Map<String, Json>>) -> Option<String> {
     // (", " and ": " separators, keys in insertion order).
     p.as_ref()
         .filter(|m| !m.is_empty())
-        .map(|m| python_dumps(&Json::Object(m.clone())))
-}
-
-/// `json.dumps(v)` with Python's default separators and `ensure_ascii=False`.
-pub fn python_dumps(v: &Json) -> String {
-    match v {
-        Json::Object(m) => {
-            let items: Vec<String> = m
-                .iter()
-                .map(|(k, v)| format!("{}: {}", Json::String(k.clone()), python_dumps(v)))
-                .collect();
-            format!("{{{}}}", items.join(", "))
-        }
-        Json::Array(a) => format!(
-            "[{}]",
-            a.iter().map(python_dumps).collect::<Vec<_>>().join(", ")
-        ),
-        other => other.to_string(),
-    }
+        .map(crate::py::json::to_string_compact)
 }
 
 fn schema_sql(names: Names) -> Vec<String> {
@@ -177,9 +159,15 @@ mod tests {
 
     #[test]
     fn payloads_are_written_as_python_dumps_them() {
+        let m = |v: Json| match v {
+            Json::Object(m) => Some(m),
+            _ => None,
+        };
         assert_eq!(
-            python_dumps(&json!({"a": 1, "b": [1, "é"], "c": null})),
-            r#"{"a": 1, "b": [1, "é"], "c": null}"#
+            payload_text(&m(json!({"a": 1, "b": [1, "é"], "c": null, "d": 0.5}))).unwrap(),
+            r#"{"a": 1, "b": [1, "é"], "c": null, "d": 0.5}"#
         );
+        assert_eq!(payload_text(&m(json!({}))), None);
+        assert_eq!(payload_text(&None), None);
     }
 }

@@ -5,6 +5,9 @@
 //! `format(x, ".1f")`. Each helper here reproduces one of those, so the rules can read like
 //! the behaviour they port without re-deriving the edge cases at every call site.
 
+pub mod json;
+pub mod value;
+
 use std::fmt::Write as _;
 
 /// `str.isspace()`: Unicode `White_Space` plus the four information separators
