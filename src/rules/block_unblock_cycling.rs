@@ -1,30 +1,38 @@
-//! `block_unblock_cycling` — unblocking keeps not fixing it.
-//!
-//! ## What it does
-//! Walks the task's events in arrival order within a sliding window (the last
-//! `block_cycle_window_seconds`) and counts a cycle each time a `blocked` event follows at
-//! least one `unblocked` event since the previous cycle.
-//!
-//! ## Why is this bad?
-//! `stuck_in_blocked` resets on every comment or unblock, so a task that is unblocked and
-//! re-blocks every few minutes never looks stale. Repeated cycles mean the worker keeps
-//! hitting the same wall and the unblock is not addressing the cause (Hermes #29747).
-//!
-//! ## Severity and thresholds
-//! Always `warning`, at `block_cycle_threshold` (default 3) cycles within
-//! `block_cycle_window_seconds` (default 86400).
-//!
-//! ## Suggested actions
-//! Review the block reasons: `hermes kanban events <task>`.
+//! The `block_unblock_cycling` rule. [`BlockUnblockCycling`] carries its documentation.
 
 use serde_json::Map;
 
-use super::{Action, Diagnostic, EventRow, Rule, Severity, TaskRow};
+use super::{Action, Diagnostic, EventRow, Rule, RuleDoc, Severity, TaskRow, declare_rule};
 use crate::config::{DiagConfig, positive_int, py_float};
 use crate::python::float_to_int;
 use crate::value::RuleFailure;
 
-pub struct BlockUnblockCycling;
+declare_rule! {
+    /// ## What it does
+    /// Walks the task's events in arrival order within a sliding window (the last
+    /// `block_cycle_window_seconds`) and counts a cycle each time a `blocked` event follows at
+    /// least one `unblocked` event since the previous cycle.
+    ///
+    /// ## Why is this bad?
+    /// `stuck_in_blocked` resets on every comment or unblock, so a task that is unblocked and
+    /// re-blocks every few minutes never looks stale. Repeated cycles mean the worker keeps
+    /// hitting the same wall and the unblock is not addressing the cause (Hermes #29747).
+    ///
+    /// ## Severity and thresholds
+    /// Always `warning`, at `kanban.diagnostics.block_cycle_threshold` (default 3) cycles
+    /// within `kanban.diagnostics.block_cycle_window_seconds` (default 86400).
+    ///
+    /// ## Suggested actions
+    /// Review the block reasons: `hermes kanban events <task>`.
+    pub struct BlockUnblockCycling;
+    kind: "block_unblock_cycling",
+    summary: "Unblocking keeps not fixing it",
+    severities: [Warning],
+    config_keys: [
+        "kanban.diagnostics.block_cycle_threshold",
+        "kanban.diagnostics.block_cycle_window_seconds",
+    ],
+}
 
 pub struct Params {
     threshold: i64,
@@ -42,7 +50,7 @@ pub struct State {
 }
 
 impl Rule for BlockUnblockCycling {
-    const KIND: &'static str = "block_unblock_cycling";
+    const DOC: RuleDoc = DOC;
     type Params = Params;
     type State = State;
 

@@ -1,35 +1,39 @@
-//! `hallucinated_cards` — a completion was blocked because the worker named cards that
-//! do not exist.
-//!
-//! ## What it does
-//! Fires while a task has `completion_blocked_hallucination` events with no `completed` or
-//! `edited` event after them. It collects the phantom card ids from their payloads
-//! (`phantom_cards`), without duplicates, in first-seen order.
-//!
-//! ## Why is this bad?
-//! The worker declared `created_cards` that either never existed or were made by another
-//! profile, usually because it invented ids instead of capturing what `kanban_create`
-//! returned. Hermes refused the completion and left the task where it was: nothing moves
-//! until an operator decides.
-//!
-//! ## Severity and thresholds
-//! Always `error`; `count` is the number of active blocked completions. It clears itself
-//! when a clean completion or an edit follows.
-//!
-//! ## Suggested actions
-//! Add a comment telling the worker what to do; reclaim (when running) or reassign.
+//! The `hallucinated_cards` rule. [`HallucinatedCards`] carries its documentation.
 
 use super::support::{ActiveHits, generic_recovery_actions};
-use super::{Action, Diagnostic, EventRow, Rule, Severity, TaskRow};
+use super::{Action, Diagnostic, EventRow, Rule, RuleDoc, Severity, TaskRow, declare_rule};
 use crate::config::DiagConfig;
 use crate::value::RuleFailure;
 
-pub struct HallucinatedCards;
+declare_rule! {
+    /// ## What it does
+    /// Fires while a task has `completion_blocked_hallucination` events with no `completed` or
+    /// `edited` event after them. It collects the phantom card ids from their payloads
+    /// (`phantom_cards`), without duplicates, in first-seen order.
+    ///
+    /// ## Why is this bad?
+    /// The worker declared `created_cards` that either never existed or were made by another
+    /// profile, usually because it invented ids instead of capturing what `kanban_create`
+    /// returned. Hermes refused the completion and left the task where it was: nothing moves
+    /// until an operator decides.
+    ///
+    /// ## Severity and thresholds
+    /// Always `error`; `count` is the number of active blocked completions. It clears itself
+    /// when a clean completion or an edit follows.
+    ///
+    /// ## Suggested actions
+    /// Add a comment telling the worker what to do; reclaim (when running) or reassign.
+    pub struct HallucinatedCards;
+    kind: "hallucinated_cards",
+    summary: "A completion was blocked because the worker named cards that do not exist",
+    severities: [Error],
+    config_keys: [],
+}
 
 const EVENT: &str = "completion_blocked_hallucination";
 
 impl Rule for HallucinatedCards {
-    const KIND: &'static str = "hallucinated_cards";
+    const DOC: RuleDoc = DOC;
     const PAYLOAD_KINDS: &'static [&'static str] = &[EVENT];
     type Params = ();
     type State = ActiveHits;

@@ -8,6 +8,9 @@
 //! what the reference computes from the full lists.
 //!
 //! Registry order is evaluation order, and it breaks ties when diagnostics are sorted.
+//!
+//! Each rule carries its documentation as data ([`Rule::DOC`], a [`RuleDoc`]); the registry
+//! lists them all in [`DOCS`] and finds one by kind with [`doc`].
 
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
@@ -23,10 +26,14 @@ mod proptests;
 pub mod prose_phantom_refs;
 pub mod repeated_crashes;
 pub mod repeated_failures;
+pub mod rule_doc;
 pub mod stranded_in_ready;
 pub mod stuck_in_blocked;
 pub mod support;
 pub mod triage_aux_unavailable;
+
+pub use rule_doc::RuleDoc;
+pub(crate) use rule_doc::declare_rule;
 
 /// Severity rungs, least urgent first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum, Hash)]
@@ -109,8 +116,10 @@ impl EventRow<'_> {
 
 /// A diagnostic rule. See the module documentation for how the engine drives it.
 pub trait Rule {
+    /// The rule's documentation, declared with its type by `declare_rule!`.
+    const DOC: RuleDoc;
     /// The canonical kind, as matched by UIs and tests.
-    const KIND: &'static str;
+    const KIND: &'static str = Self::DOC.kind;
     /// Event kinds whose payload the rule reads; others are fetched without payload.
     const PAYLOAD_KINDS: &'static [&'static str] = &[];
     /// Run outcomes whose error text the rule reads; others are fetched without it.
@@ -135,6 +144,9 @@ macro_rules! registry {
     ($($name:ident => $rule:ty),+ $(,)?) => {
         /// Every rule kind, in registry (evaluation) order.
         pub const KINDS: &[&str] = &[$(<$rule as Rule>::KIND),+];
+
+        /// Every rule's documentation, in registry order.
+        pub const DOCS: &[&RuleDoc] = &[$(&<$rule as Rule>::DOC),+];
 
         /// Event kinds whose payload some rule reads.
         pub const PAYLOAD_KINDS: &[&[&str]] = &[$(<$rule as Rule>::PAYLOAD_KINDS),+];
@@ -192,6 +204,11 @@ macro_rules! registry {
             }
         }
     };
+}
+
+/// The documentation of the rule of this kind.
+pub fn doc(kind: &str) -> Option<&'static RuleDoc> {
+    DOCS.iter().copied().find(|d| d.kind == kind)
 }
 
 registry! {

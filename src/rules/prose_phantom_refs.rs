@@ -1,30 +1,35 @@
-//! `prose_phantom_refs` — a completion summary mentions task ids that do not exist.
-//!
-//! ## What it does
-//! Fires while a task has `suspected_hallucinated_references` events with no `completed` or
-//! `edited` event after them, collecting the ids from their `phantom_refs` payloads.
-//!
-//! ## Why is this bad?
-//! The completion itself went through, but anything downstream that parses the summary
-//! will follow ids (`t_…`) that point at nothing. It is advisory, not blocking.
-//!
-//! ## Severity and thresholds
-//! Always `warning`; `count` is the number of active suspicious completions.
-//!
-//! ## Suggested actions
-//! Reclaim (when running) or reassign.
+//! The `prose_phantom_refs` rule. [`ProsePhantomRefs`] carries its documentation.
 
 use super::support::{ActiveHits, generic_recovery_actions};
-use super::{Diagnostic, EventRow, Rule, Severity, TaskRow};
+use super::{Diagnostic, EventRow, Rule, RuleDoc, Severity, TaskRow, declare_rule};
 use crate::config::DiagConfig;
 use crate::value::RuleFailure;
 
-pub struct ProsePhantomRefs;
+declare_rule! {
+    /// ## What it does
+    /// Fires while a task has `suspected_hallucinated_references` events with no `completed` or
+    /// `edited` event after them, collecting the ids from their `phantom_refs` payloads.
+    ///
+    /// ## Why is this bad?
+    /// The completion itself went through, but anything downstream that parses the summary
+    /// will follow ids (`t_…`) that point at nothing. It is advisory, not blocking.
+    ///
+    /// ## Severity and thresholds
+    /// Always `warning`; `count` is the number of active suspicious completions.
+    ///
+    /// ## Suggested actions
+    /// Reclaim (when running) or reassign.
+    pub struct ProsePhantomRefs;
+    kind: "prose_phantom_refs",
+    summary: "A completion summary mentions task ids that do not exist",
+    severities: [Warning],
+    config_keys: [],
+}
 
 const EVENT: &str = "suspected_hallucinated_references";
 
 impl Rule for ProsePhantomRefs {
-    const KIND: &'static str = "prose_phantom_refs";
+    const DOC: RuleDoc = DOC;
     const PAYLOAD_KINDS: &'static [&'static str] = &[EVENT];
     type Params = ();
     type State = ActiveHits;

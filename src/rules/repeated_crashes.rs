@@ -1,31 +1,45 @@
-//! `repeated_crashes` — the worker spawns fine but keeps crashing mid-run.
-//!
-//! ## What it does
-//! Counts the trailing `crashed` runs of a task, newest first: `completed` or `reclaimed`
-//! ends the streak, other outcomes (timeouts, spawn failures, blocks) are skipped over. The
-//! error shown is the newest crash's error text that is not NULL.
-//!
-//! ## Why is this bad?
-//! A task that crashes repeatedly has something broken in its task + profile combination
-//! (out of memory, a missing dependency, a tool that is down). This is the early, narrower
-//! warning; it stays silent once the unified counter reaches the failure threshold, so
-//! `repeated_failures` reports the task instead and it is never flagged twice.
-//!
-//! ## Severity and thresholds
-//! `error` at `crash_threshold` (default 2) trailing crashes, `critical` at twice that.
-//! Done, archived and running tasks are exempt.
-//!
-//! ## Suggested actions
-//! `hermes kanban log <task>` (suggested), then reassign.
+//! The `repeated_crashes` rule. [`RepeatedCrashes`] carries its documentation.
 
 use serde_json::{Map, Value as Json};
 
 use super::support::{check_logs_action, error_snippet, generic_recovery_actions, title_line};
-use super::{Diagnostic, Rule, RunRow, Severity, TaskRow};
+use super::{Diagnostic, Rule, RuleDoc, RunRow, Severity, TaskRow, declare_rule};
 use crate::config::{DiagConfig, py_int};
 use crate::value::{Num, RuleFailure, Value};
 
-pub struct RepeatedCrashes;
+declare_rule! {
+    /// ## What it does
+    /// Counts the trailing `crashed` runs of a task, newest first: `completed` or `reclaimed`
+    /// ends the streak, other outcomes (timeouts, spawn failures, blocks) are skipped over. The
+    /// error shown is the newest crash's error text that is not NULL.
+    ///
+    /// ## Why is this bad?
+    /// A task that crashes repeatedly has something broken in its task + profile combination
+    /// (out of memory, a missing dependency, a tool that is down). This is the early, narrower
+    /// warning; it stays silent once the unified counter reaches the failure threshold, so
+    /// `repeated_failures` reports the task instead and it is never flagged twice.
+    ///
+    /// ## Severity and thresholds
+    /// `error` at `kanban.diagnostics.crash_threshold` (default 2) trailing crashes, `critical`
+    /// at twice that. Silent from the failure threshold of `repeated_failures` on (the same
+    /// settings: `kanban.diagnostics.failure_threshold`, default 3, else the breaker limit).
+    /// Done, archived and running tasks are exempt. A threshold Python's `int()` cannot read
+    /// makes the rule fail, as it does in Hermes.
+    ///
+    /// ## Suggested actions
+    /// `hermes kanban log <task>` (suggested), then reassign.
+    pub struct RepeatedCrashes;
+    kind: "repeated_crashes",
+    summary: "The worker spawns fine but keeps crashing mid-run",
+    severities: [Error, Critical],
+    config_keys: [
+        "kanban.diagnostics.crash_threshold",
+        "kanban.diagnostics.failure_threshold",
+        "kanban.diagnostics.spawn_failure_threshold",
+        "kanban.diagnostics.failure_limit",
+        "kanban.failure_limit",
+    ],
+}
 
 /// Both thresholds, or the failure Python's `int()` raises when reading them.
 pub struct Params {
@@ -48,7 +62,7 @@ fn int_setting(v: Option<&Json>, default: i64) -> Result<i64, RuleFailure> {
 }
 
 impl Rule for RepeatedCrashes {
-    const KIND: &'static str = "repeated_crashes";
+    const DOC: RuleDoc = DOC;
     const RUN_ERROR_OUTCOMES: &'static [&'static str] = &["crashed"];
     type Params = Params;
     type State = Streak;

@@ -1,35 +1,47 @@
-//! `repeated_failures` — the unified failure counter is climbing.
-//!
-//! ## What it does
-//! Fires when `consecutive_failures` (read under either column name) reaches the failure
-//! threshold, whatever the failure mode: spawn failure, timeout or crash all count. The most
-//! recent run outcome among `spawn_failed`, `timed_out` and `crashed` names the failure in
-//! the title (`Agent timeout x3: <first line of the last error>`) and picks the action.
-//!
-//! ## Why is this bad?
-//! Before the counter was unified, only spawn failures were counted: a worker that spawned
-//! and then timed out or crashed went back to `ready` uncounted and was re-spawned forever.
-//! A climbing counter means each retry fails the same way and will keep failing until the
-//! circuit breaker (`failure_limit`) blocks the task.
-//!
-//! ## Severity and thresholds
-//! `error` at `failure_threshold` (default 3; follows `kanban.failure_limit` when that is
-//! configured and no diagnostics threshold is), `critical` at twice that. Done, archived and
-//! running tasks are exempt: a finished card's streak is history, and a running one is a
-//! fresh attempt.
-//!
-//! ## Suggested actions
-//! Spawn failures with a named profile: `hermes -p <profile> doctor` (and `auth`).
-//! Timeouts and crashes: `hermes kanban log <task>`. Always: reassign.
+//! The `repeated_failures` rule. [`RepeatedFailures`] carries its documentation.
 
 use serde_json::{Map, Value as Json};
 
 use super::support::{error_snippet, generic_recovery_actions, py_str, title_line};
-use super::{Action, Diagnostic, Rule, RunRow, Severity, TaskRow};
+use super::{Action, Diagnostic, Rule, RuleDoc, RunRow, Severity, TaskRow, declare_rule};
 use crate::config::{DiagConfig, positive_int};
 use crate::value::{Num, RuleFailure};
 
-pub struct RepeatedFailures;
+declare_rule! {
+    /// ## What it does
+    /// Fires when `consecutive_failures` (read under either column name) reaches the failure
+    /// threshold, whatever the failure mode: spawn failure, timeout or crash all count. The most
+    /// recent run outcome among `spawn_failed`, `timed_out` and `crashed` names the failure in
+    /// the title (`Agent timeout x3: <first line of the last error>`) and picks the action.
+    ///
+    /// ## Why is this bad?
+    /// Before the counter was unified, only spawn failures were counted: a worker that spawned
+    /// and then timed out or crashed went back to `ready` uncounted and was re-spawned forever.
+    /// A climbing counter means each retry fails the same way and will keep failing until the
+    /// circuit breaker (`failure_limit`) blocks the task.
+    ///
+    /// ## Severity and thresholds
+    /// `error` at the failure threshold, `critical` at twice that. The threshold is
+    /// `kanban.diagnostics.failure_threshold` (or its old name `spawn_failure_threshold`),
+    /// default 3; when neither is set it follows the breaker limit, `kanban.failure_limit` (or
+    /// `kanban.diagnostics.failure_limit`), if one is. The detail quotes that limit (default
+    /// 5). Done, archived and running tasks are exempt: a finished card's streak is history,
+    /// and a running one is a fresh attempt.
+    ///
+    /// ## Suggested actions
+    /// Spawn failures with a named profile: `hermes -p <profile> doctor` (and `auth`).
+    /// Timeouts and crashes: `hermes kanban log <task>`. Always: reassign.
+    pub struct RepeatedFailures;
+    kind: "repeated_failures",
+    summary: "The unified failure counter is climbing",
+    severities: [Error, Critical],
+    config_keys: [
+        "kanban.diagnostics.failure_threshold",
+        "kanban.diagnostics.spawn_failure_threshold",
+        "kanban.diagnostics.failure_limit",
+        "kanban.failure_limit",
+    ],
+}
 
 /// Thresholds read once per run.
 pub struct Params {
@@ -73,7 +85,7 @@ impl FailureOutcome {
 }
 
 impl Rule for RepeatedFailures {
-    const KIND: &'static str = "repeated_failures";
+    const DOC: RuleDoc = DOC;
     type Params = Params;
     /// The newest failure outcome among the task's runs (runs arrive in id order).
     type State = Option<FailureOutcome>;

@@ -1,32 +1,39 @@
-//! `stranded_in_ready` — a ready task that no worker ever claims.
-//!
-//! ## What it does
-//! For unclaimed `ready` tasks with an assignee, finds when the task last became ready (the
-//! newest `created`, `promoted`, `reclaimed` or `unblocked` event, else the task's
-//! `created_at`) and fires once that is `stranded_threshold_seconds` ago.
-//!
-//! ## Why is this bad?
-//! It catches every "waiting for a worker that never comes" case without knowing why: a
-//! misspelt assignee, a deleted profile, an external worker pool that is down, a dispatcher
-//! pointed at another board. The dispatcher skips such tasks correctly, so nothing else
-//! surfaces them. Unassigned tasks are left to the dispatcher's own signal.
-//!
-//! ## Severity and thresholds
-//! From `stranded_threshold_seconds` (default 1800): `warning`; from twice that `error`;
-//! from six times `critical`. The age reads `2.2h` (one decimal, ties to even) from an hour
-//! on, whole minutes below.
-//!
-//! ## Suggested actions
-//! Reassign to a different worker; check the dispatcher.
+//! The `stranded_in_ready` rule. [`StrandedInReady`] carries its documentation.
 
 use serde_json::Map;
 
-use super::{Action, Diagnostic, EventRow, Rule, Severity, TaskRow};
+use super::{Action, Diagnostic, EventRow, Rule, RuleDoc, Severity, TaskRow, declare_rule};
 use crate::config::{DiagConfig, py_float};
 use crate::python::{float_to_int, fmt_1f, str_repr, strip};
 use crate::value::{RuleFailure, Value};
 
-pub struct StrandedInReady;
+declare_rule! {
+    /// ## What it does
+    /// For unclaimed `ready` tasks with an assignee, finds when the task last became ready (the
+    /// newest `created`, `promoted`, `reclaimed` or `unblocked` event, else the task's
+    /// `created_at`) and fires once that is `stranded_threshold_seconds` ago.
+    ///
+    /// ## Why is this bad?
+    /// It catches every "waiting for a worker that never comes" case without knowing why: a
+    /// misspelt assignee, a deleted profile, an external worker pool that is down, a dispatcher
+    /// pointed at another board. The dispatcher skips such tasks correctly, so nothing else
+    /// surfaces them. Unassigned tasks are left to the dispatcher's own signal.
+    ///
+    /// ## Severity and thresholds
+    /// From `kanban.diagnostics.stranded_threshold_seconds` (default 1800): `warning`; from
+    /// twice that `error`; from six times `critical`. The age reads `2.2h` (one decimal, ties
+    /// to even) from an hour on, whole minutes below.
+    ///
+    /// ## Suggested actions
+    /// Reassign to a different worker; check the dispatcher.
+    pub struct StrandedInReady;
+    kind: "stranded_in_ready",
+    summary: "A ready task that no worker ever claims",
+    severities: [Warning, Error, Critical],
+    config_keys: [
+        "kanban.diagnostics.stranded_threshold_seconds",
+    ],
+}
 
 #[derive(Debug, Default)]
 pub struct State {
@@ -37,7 +44,7 @@ pub struct State {
 const READY_TRANSITIONS: [&str; 4] = ["created", "promoted", "reclaimed", "unblocked"];
 
 impl Rule for StrandedInReady {
-    const KIND: &'static str = "stranded_in_ready";
+    const DOC: RuleDoc = DOC;
     type Params = Result<f64, RuleFailure>;
     type State = State;
 

@@ -1,28 +1,36 @@
-//! `stuck_in_blocked` — a blocked task nobody has answered.
-//!
-//! ## What it does
-//! For tasks in `blocked`, takes the newest `blocked` event and fires when it is at least
-//! `blocked_stale_hours` old and no `commented` or `unblocked` event came after it.
-//!
-//! ## Why is this bad?
-//! Blocked tasks wait for a human. One that sits without a comment or an unblock is work
-//! the board has silently stopped doing.
-//!
-//! ## Severity and thresholds
-//! Always `warning`, from `blocked_stale_hours` (default 24) on; `age_hours` is rounded to
-//! one decimal the way Python's `round()` does (ties to even on the exact value).
-//!
-//! ## Suggested actions
-//! Add a comment or unblock the task.
+//! The `stuck_in_blocked` rule. [`StuckInBlocked`] carries its documentation.
 
 use serde_json::{Map, Value as Json};
 
-use super::{Action, Diagnostic, EventRow, Rule, Severity, TaskRow};
+use super::{Action, Diagnostic, EventRow, Rule, RuleDoc, Severity, TaskRow, declare_rule};
 use crate::config::{DiagConfig, py_float};
 use crate::python::{float_to_int, round1};
 use crate::value::RuleFailure;
 
-pub struct StuckInBlocked;
+declare_rule! {
+    /// ## What it does
+    /// For tasks in `blocked`, takes the newest `blocked` event and fires when it is at least
+    /// `kanban.diagnostics.blocked_stale_hours` old and no `commented` or `unblocked` event came after it.
+    ///
+    /// ## Why is this bad?
+    /// Blocked tasks wait for a human. One that sits without a comment or an unblock is work
+    /// the board has silently stopped doing.
+    ///
+    /// ## Severity and thresholds
+    /// Always `warning`, from `kanban.diagnostics.blocked_stale_hours` (default 24) on;
+    /// `age_hours` is rounded to one decimal the way Python's `round()` does (ties to even on
+    /// the exact value).
+    ///
+    /// ## Suggested actions
+    /// Add a comment or unblock the task.
+    pub struct StuckInBlocked;
+    kind: "stuck_in_blocked",
+    summary: "A blocked task nobody has answered",
+    severities: [Warning],
+    config_keys: [
+        "kanban.diagnostics.blocked_stale_hours",
+    ],
+}
 
 /// What the rule remembers of a task's events.
 #[derive(Debug, Default)]
@@ -38,7 +46,7 @@ pub struct State {
 }
 
 impl Rule for StuckInBlocked {
-    const KIND: &'static str = "stuck_in_blocked";
+    const DOC: RuleDoc = DOC;
     type Params = Result<f64, RuleFailure>;
     type State = State;
 

@@ -1,31 +1,45 @@
-//! `triage_aux_unavailable` — a task in triage that no auxiliary model can move out.
-//!
-//! ## What it does
-//! For tasks in `triage`, inspects the configuration: with `kanban.auto_decompose` on (the
-//! default) the dispatcher needs `auxiliary.kanban_decomposer`, otherwise
-//! `hermes kanban specify` needs `auxiliary.triage_specifier`. A slot left at
-//! `provider: auto` falls back to the main model. The rule fires when the needed slot was
-//! not set explicitly and no main model is configured either.
-//!
-//! ## Why is this bad?
-//! The task can never leave triage: every dispatcher tick skips it silently.
-//!
-//! ## Severity and thresholds
-//! Always `warning`. Without any configuration context (no `kanban`, `auxiliary` or `model`
-//! section) the rule stays silent rather than guess.
-//!
-//! ## Suggested actions
-//! Configure the slot (suggested), or its fallback, or specify the task by hand.
+//! The `triage_aux_unavailable` rule. [`TriageAuxUnavailable`] carries its documentation.
 
 use serde_json::{Map, Value as Json};
 
 use super::support::py_str as cell_str;
-use super::{Action, Diagnostic, Rule, Severity, TaskRow};
+use super::{Action, Diagnostic, Rule, RuleDoc, Severity, TaskRow, declare_rule};
 use crate::config::{DiagConfig, py_str, py_truthy};
 use crate::python::strip;
 use crate::value::RuleFailure;
 
-pub struct TriageAuxUnavailable;
+declare_rule! {
+    /// ## What it does
+    /// For tasks in `triage`, inspects the configuration: with `kanban.auto_decompose` on (the
+    /// default) the dispatcher needs `auxiliary.kanban_decomposer`, otherwise
+    /// `hermes kanban specify` needs `auxiliary.triage_specifier`. A slot left at
+    /// `provider: auto` falls back to the main model (`model`: a name, or a `provider` with a
+    /// `default`, `model` or `name`). The rule fires when the needed slot was not set
+    /// explicitly and no main model is configured either.
+    ///
+    /// ## Why is this bad?
+    /// The task can never leave triage: every dispatcher tick skips it silently.
+    ///
+    /// ## Severity and thresholds
+    /// Always `warning`. Without any configuration context (no `kanban`, `auxiliary` or `model`
+    /// section) the rule stays silent rather than guess. `kanban.diagnostics.triage_aux_status`
+    /// (Hermes' test hook) replaces what is read from the configuration with its own
+    /// `auto_decompose`, `decomposer_explicit`, `specifier_explicit` and `main_model_visible`.
+    ///
+    /// ## Suggested actions
+    /// Configure the slot (suggested), or its fallback, or specify the task by hand.
+    pub struct TriageAuxUnavailable;
+    kind: "triage_aux_unavailable",
+    summary: "A task in triage that no auxiliary model can move out",
+    severities: [Warning],
+    config_keys: [
+        "kanban.auto_decompose",
+        "auxiliary.kanban_decomposer",
+        "auxiliary.triage_specifier",
+        "model",
+        "kanban.diagnostics.triage_aux_status",
+    ],
+}
 
 /// What the configuration says about triage helpers; `None` when there is no context.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,7 +122,7 @@ pub fn aux_status(cfg: &Map<String, Json>) -> Option<AuxStatus> {
 }
 
 impl Rule for TriageAuxUnavailable {
-    const KIND: &'static str = "triage_aux_unavailable";
+    const DOC: RuleDoc = DOC;
     type Params = Option<AuxStatus>;
     type State = ();
 
