@@ -34,6 +34,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 
 fn diagnose_cmd(cli: &Cli, args: &DiagnoseArgs, style: &Style) -> Result<ExitCode> {
     let stdout = std::io::stdout();
+    if let Some(kind) = &args.explain {
+        let doc = rules::doc(kind).expect("clap accepts only registered kinds");
+        let mut out = stdout.lock();
+        if args.json {
+            writeln!(out, "{}", to_string(doc))?;
+        } else {
+            diagnose_text::explain(&mut out, doc)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.list_rules {
         let mut out = stdout.lock();
         for k in rules::KINDS {

@@ -133,6 +133,11 @@ pub struct DiagnoseArgs {
     #[arg(long)]
     pub list_rules: bool,
 
+    /// Print a rule's documentation (with --json, as data) and exit.
+    #[arg(long, value_name = "KIND",
+          value_parser = clap::builder::PossibleValuesParser::new(crate::rules::KINDS))]
+    pub explain: Option<String>,
+
     /// Seconds to wait for a locked board before giving up (0 to 86400).
     #[arg(long, default_value = "5", value_parser = parse_wait, value_name = "SECONDS")]
     pub wait: Duration,

@@ -32,7 +32,7 @@ mod hermes;
 mod migrate;
 mod py;
 mod report;
-mod rules;
+pub mod rules;
 pub mod scenarios;
 
 // Short paths into the Python layer, used throughout the crate.

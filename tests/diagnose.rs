@@ -491,3 +491,24 @@ fn odd_values_never_panic() {
         }
     }
 }
+
+#[test]
+fn explain_prints_a_rules_documentation() {
+    let out = cmd()
+        .args(["diagnose", "--explain", "repeated_failures"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    common::snapshot_stdout("diagnose_explain_repeated_failures", &out);
+    let out = cmd()
+        .args(["diagnose", "--explain", "stranded_in_ready", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["kind"], "stranded_in_ready");
+    assert!(v["body"].as_str().unwrap().contains("## What it does"));
+    cmd()
+        .args(["diagnose", "--explain", "no_such_rule"])
+        .assert()
+        .code(2);
+}

@@ -225,3 +225,18 @@ pub fn dropped_rule_warnings(dropped: &crate::diagnose::DroppedRules) -> Vec<Str
         })
         .collect()
 }
+
+/// A rule's documentation for a terminal: kind and summary, severities, the config keys
+/// that tune it, then the markdown body as written.
+pub fn explain(out: &mut impl Write, doc: &crate::rules::RuleDoc) -> io::Result<()> {
+    writeln!(out, "{}: {}", doc.kind, doc.summary)?;
+    let severities: Vec<&str> = doc.severities.iter().map(|s| s.as_str()).collect();
+    writeln!(out, "severity: {}", severities.join(", "))?;
+    if doc.config_keys.is_empty() {
+        writeln!(out, "config: none")?;
+    } else {
+        writeln!(out, "config: {}", doc.config_keys.join(", "))?;
+    }
+    writeln!(out)?;
+    writeln!(out, "{}", doc.body.trim_end())
+}
