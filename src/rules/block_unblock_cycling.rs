@@ -1,7 +1,6 @@
 //! The `block_unblock_cycling` rule. [`BlockUnblockCycling`] carries its documentation.
 
-use serde_json::Map;
-
+use super::support::{number_setting, py_str};
 use super::{Action, Diagnostic, EventRow, Rule, RuleDoc, Severity, TaskRow, declare_rule};
 use crate::config::{DiagConfig, positive_int, py_float};
 use crate::python::float_to_int;
@@ -55,10 +54,12 @@ impl Rule for BlockUnblockCycling {
     type State = State;
 
     fn params(cfg: &DiagConfig, now: i64) -> Params {
-        let window = match cfg.get("block_cycle_window_seconds") {
-            None => Ok(86400.0),
-            Some(v) => py_float(v).ok_or(RuleFailure("block_cycle_window_seconds is not a number")),
-        };
+        let window = number_setting(
+            cfg.get("block_cycle_window_seconds"),
+            86400.0,
+            py_float,
+            "block_cycle_window_seconds is not a number",
+        );
         Params {
             threshold: positive_int(cfg.get("block_cycle_threshold"), 3),
             cutoff: window.as_ref().map_or(0.0, |w| now as f64 - w),
@@ -108,69 +109,46 @@ impl Rule for BlockUnblockCycling {
         let out_of_range = RuleFailure("window out of range");
         let hours = float_to_int(window / 3600.0).ok_or(out_of_range.clone())?;
         let window_int = float_to_int(window).ok_or(out_of_range)?;
-        let actions = if task.id.truthy() {
-            let id = super::support::py_str(&task.id);
-            vec![
-                Action::cli_hint(
-                    format!("Check block reasons: hermes kanban events {id}"),
-                    format!("hermes kanban events {id}"),
-                )
-                .suggested(),
-            ]
-        } else {
-            Vec::new()
-        };
-        let mut data = Map::new();
-        data.insert("cycles".into(), s.cycles.into());
-        data.insert("window_seconds".into(), window_int.into());
-        Ok(Some(Diagnostic {
-            kind: Self::KIND,
-            severity: Severity::Warning,
-            title: format!("Task block→unblock cycled {}x in {hours}h", s.cycles),
-            detail: format!(
-                "This task has been blocked {} times after being unblocked, suggesting the unblock is not \
-                 addressing the root cause and the worker keeps hitting the same wall. Review the block \
-                 reasons in the event history; a different intervention (reassign, change scope, archive) \
-                 may be needed.",
-                s.cycles
-            ),
-            actions,
-            first_seen_at: if s.first_blocked != 0 {
-                s.first_blocked
-            } else {
-                now
-            },
-            last_seen_at: if s.last_cycle_blocked != 0 {
-                s.last_cycle_blocked
-            } else {
-                now
-            },
-            count: s.cycles.into(),
-            run_id: None,
-            data,
-        }))
+        let check_reasons = task.id.truthy().then(|| {
+            Action::command(
+                "Check block reasons",
+                format!("hermes kanban events {}", py_str(&task.id)),
+            )
+            .suggested()
+        });
+        let detail = format!(
+            "This task has been blocked {} times after being unblocked, suggesting the unblock is not \
+             addressing the root cause and the worker keeps hitting the same wall. Review the block \
+             reasons in the event history; a different intervention (reassign, change scope, archive) \
+             may be needed.",
+            s.cycles
+        );
+        let or_now = |t: i64| if t != 0 { t } else { now };
+        Ok(Some(
+            Diagnostic::new(
+                Self::KIND,
+                Severity::Warning,
+                format!("Task block→unblock cycled {}x in {hours}h", s.cycles),
+                detail,
+            )
+            .actions(check_reasons)
+            .seen(or_now(s.first_blocked), or_now(s.last_cycle_blocked))
+            .count(s.cycles)
+            .data("cycles", s.cycles)
+            .data("window_seconds", window_int),
+        ))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::PayloadMode;
+    use crate::rules::testing;
     use crate::value::Value;
 
     fn run(events: &[(&str, i64)], now: i64) -> Option<Diagnostic> {
         let p = BlockUnblockCycling::params(&DiagConfig::default(), now);
-        let mut s = State::default();
-        for (k, t) in events {
-            let (k, t, n) = (Value::Text((*k).into()), Value::Int(*t), Value::Null);
-            let ev = EventRow {
-                kind: &k,
-                created_at: &t,
-                payload: &n,
-                mode: PayloadMode::Fleet,
-            };
-            BlockUnblockCycling::on_event(&mut s, &ev, &p);
-        }
+        let s = testing::events::<BlockUnblockCycling>(&p, events);
         let task = TaskRow {
             id: Value::Text("t_c".into()),
             ..TaskRow::default()

@@ -53,51 +53,33 @@ impl Rule for HallucinatedCards {
         let Some((hits, first, last)) = state.get()? else {
             return Ok(None);
         };
-        let mut actions = vec![Action::new(
-            "comment",
-            "Add a comment explaining what to do",
-        )];
-        actions.extend(generic_recovery_actions(task.status_is("running")));
-        let mut data = serde_json::Map::new();
-        data.insert("phantom_ids".into(), hits.ids.items().to_vec().into());
-        Ok(Some(Diagnostic {
-            kind: Self::KIND,
-            severity: Severity::Error,
-            title: "Worker claimed cards that don't exist".into(),
-            detail: "The completing worker declared created_cards that either didn't exist or weren't \
-                     created by its profile. The completion was blocked and the task stayed in its prior \
-                     state. Usually means the worker hallucinated ids instead of capturing return values \
-                     from kanban_create."
-                .into(),
-            actions,
-            first_seen_at: first,
-            last_seen_at: last,
-            count: hits.count.into(),
-            run_id: None,
-            data,
-        }))
+        Ok(Some(
+            Diagnostic::new(
+                Self::KIND,
+                Severity::Error,
+                "Worker claimed cards that don't exist",
+                "The completing worker declared created_cards that either didn't exist or weren't \
+                 created by its profile. The completion was blocked and the task stayed in its prior \
+                 state. Usually means the worker hallucinated ids instead of capturing return values \
+                 from kanban_create.",
+            )
+            .actions([Action::new("comment", "Add a comment explaining what to do")])
+            .actions(generic_recovery_actions(task.status_is("running")))
+            .seen(first, last)
+            .count(hits.count)
+            .data("phantom_ids", hits.ids.items().to_vec()),
+        ))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::PayloadMode;
+    use crate::rules::testing;
     use crate::value::Value;
 
     fn feed(state: &mut ActiveHits, kind: &str, ts: i64, payload: &str) {
-        let (k, t, p) = (
-            Value::Text(kind.into()),
-            Value::Int(ts),
-            Value::Text(payload.into()),
-        );
-        let ev = EventRow {
-            kind: &k,
-            created_at: &t,
-            payload: &p,
-            mode: PayloadMode::Fleet,
-        };
-        HallucinatedCards::on_event(state, &ev, &());
+        testing::event::<HallucinatedCards>(state, &(), kind, ts, Some(payload));
     }
 
     fn task() -> TaskRow {

@@ -30,6 +30,8 @@ pub mod rule_doc;
 pub mod stranded_in_ready;
 pub mod stuck_in_blocked;
 pub mod support;
+#[cfg(test)]
+mod testing;
 pub mod triage_aux_unavailable;
 
 pub use rule_doc::RuleDoc;
@@ -87,6 +89,12 @@ impl Action {
     pub fn cli_hint(label: impl Into<String>, command: impl Into<String>) -> Self {
         Action::new("cli_hint", label).payload("command", command.into())
     }
+
+    /// A shell command whose label shows it: `{what}: {command}`.
+    pub fn command(what: &str, command: impl Into<String>) -> Self {
+        let command = command.into();
+        Action::cli_hint(format!("{what}: {command}"), command)
+    }
 }
 
 /// One finding about a task. Field order is the JSON field order of the reference.
@@ -102,6 +110,64 @@ pub struct Diagnostic {
     pub count: Json,
     pub run_id: Option<i64>,
     pub data: Map<String, Json>,
+}
+
+impl Diagnostic {
+    /// A finding counted once, seen at time 0, with no actions, run or data; the setters
+    /// below fill those in.
+    pub fn new(
+        kind: &'static str,
+        severity: Severity,
+        title: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            kind,
+            severity,
+            title: title.into(),
+            detail: detail.into(),
+            actions: Vec::new(),
+            first_seen_at: 0,
+            last_seen_at: 0,
+            count: 1.into(),
+            run_id: None,
+            data: Map::new(),
+        }
+    }
+
+    /// Append recovery steps, in the order given.
+    pub fn actions(mut self, actions: impl IntoIterator<Item = Action>) -> Self {
+        self.actions.extend(actions);
+        self
+    }
+
+    /// When the condition was first and last seen.
+    pub fn seen(mut self, first: i64, last: i64) -> Self {
+        self.first_seen_at = first;
+        self.last_seen_at = last;
+        self
+    }
+
+    /// First and last seen at the same time.
+    pub fn seen_at(self, at: i64) -> Self {
+        self.seen(at, at)
+    }
+
+    pub fn count(mut self, count: impl Into<Json>) -> Self {
+        self.count = count.into();
+        self
+    }
+
+    pub fn run_id(mut self, run_id: i64) -> Self {
+        self.run_id = Some(run_id);
+        self
+    }
+
+    /// Add one entry to `data`; entries keep the order they are added in.
+    pub fn data(mut self, key: &str, value: impl Into<Json>) -> Self {
+        self.data.insert(key.into(), value.into());
+        self
+    }
 }
 
 /// Reading an event's payload is Python semantics (`json.loads`, then a key lookup), which

@@ -49,47 +49,34 @@ impl Rule for ProsePhantomRefs {
         let Some((hits, first, last)) = state.get()? else {
             return Ok(None);
         };
-        let mut data = serde_json::Map::new();
-        data.insert("phantom_refs".into(), hits.ids.items().to_vec().into());
-        Ok(Some(Diagnostic {
-            kind: Self::KIND,
-            severity: Severity::Warning,
-            title: "Completion summary references unknown task ids".into(),
-            detail: "The completion summary mentions task ids that don't resolve in this board's database. \
-                     The completion itself succeeded, but downstream consumers parsing the summary may be \
-                     pointed at cards that never existed."
-                .into(),
-            actions: generic_recovery_actions(task.status_is("running")),
-            first_seen_at: first,
-            last_seen_at: last,
-            count: hits.count.into(),
-            run_id: None,
-            data,
-        }))
+        Ok(Some(
+            Diagnostic::new(
+                Self::KIND,
+                Severity::Warning,
+                "Completion summary references unknown task ids",
+                "The completion summary mentions task ids that don't resolve in this board's database. \
+                 The completion itself succeeded, but downstream consumers parsing the summary may be \
+                 pointed at cards that never existed.",
+            )
+            .actions(generic_recovery_actions(task.status_is("running")))
+            .seen(first, last)
+            .count(hits.count)
+            .data("phantom_refs", hits.ids.items().to_vec()),
+        ))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::PayloadMode;
+    use crate::rules::testing;
     use crate::value::Value;
 
     #[test]
     fn fires_with_refs_and_offers_reclaim_when_running() {
         let mut s = ActiveHits::default();
-        let (k, t, p) = (
-            Value::Text(EVENT.into()),
-            Value::Int(5),
-            Value::Text(r#"{"phantom_refs": ["t_deadbeef"]}"#.into()),
-        );
-        let ev = EventRow {
-            kind: &k,
-            created_at: &t,
-            payload: &p,
-            mode: PayloadMode::Fleet,
-        };
-        ProsePhantomRefs::on_event(&mut s, &ev, &());
+        let refs = r#"{"phantom_refs": ["t_deadbeef"]}"#;
+        testing::event::<ProsePhantomRefs>(&mut s, &(), EVENT, 5, Some(refs));
         let task = TaskRow {
             status: Value::Text("running".into()),
             ..TaskRow::default()

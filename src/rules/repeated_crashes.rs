@@ -1,8 +1,9 @@
 //! The `repeated_crashes` rule. [`RepeatedCrashes`] carries its documentation.
 
-use serde_json::{Map, Value as Json};
-
-use super::support::{check_logs_action, error_snippet, generic_recovery_actions, title_line};
+use super::support::{
+    check_logs_action, error_snippet, failure_threshold_setting, generic_recovery_actions,
+    number_setting, title_line,
+};
 use super::{Diagnostic, Rule, RuleDoc, RunRow, Severity, TaskRow, declare_rule};
 use crate::config::{DiagConfig, py_int};
 use crate::value::{Num, RuleFailure, Value};
@@ -54,13 +55,6 @@ pub struct Streak {
     last_error: Value,
 }
 
-fn int_setting(v: Option<&Json>, default: i64) -> Result<i64, RuleFailure> {
-    match v {
-        None => Ok(default),
-        Some(v) => py_int(v).ok_or(RuleFailure("threshold setting is not an integer")),
-    }
-}
-
 impl Rule for RepeatedCrashes {
     const DOC: RuleDoc = DOC;
     const RUN_ERROR_OUTCOMES: &'static [&'static str] = &["crashed"];
@@ -68,12 +62,10 @@ impl Rule for RepeatedCrashes {
     type State = Streak;
 
     fn params(cfg: &DiagConfig, _: i64) -> Params {
-        let raw = cfg
-            .get("failure_threshold")
-            .or(cfg.get("spawn_failure_threshold"));
+        const WHY: &str = "threshold setting is not an integer";
         Params {
-            failure_threshold: int_setting(raw, 3),
-            crash_threshold: int_setting(cfg.get("crash_threshold"), 2),
+            failure_threshold: number_setting(failure_threshold_setting(cfg), 3, py_int, WHY),
+            crash_threshold: number_setting(cfg.get("crash_threshold"), 2, py_int, WHY),
         }
     }
 
@@ -113,8 +105,6 @@ impl Rule for RepeatedCrashes {
         if s.crashes < threshold {
             return Ok(None);
         }
-        let mut actions: Vec<_> = check_logs_action(&task.id).into_iter().collect();
-        actions.extend(generic_recovery_actions(task.status_is("running")));
         let severity = if s.crashes >= threshold.saturating_mul(2) {
             Severity::Critical
         } else {
@@ -136,46 +126,26 @@ impl Rule for RepeatedCrashes {
                 ),
             ),
         };
-        let mut data = Map::new();
-        data.insert("consecutive_crashes".into(), n.into());
-        data.insert("last_error".into(), s.last_error.to_json());
-        Ok(Some(Diagnostic {
-            kind: Self::KIND,
-            severity,
-            title,
-            detail,
-            actions,
-            first_seen_at: now,
-            last_seen_at: now,
-            count: n.into(),
-            run_id: None,
-            data,
-        }))
+        Ok(Some(
+            Diagnostic::new(Self::KIND, severity, title, detail)
+                .actions(check_logs_action(&task.id))
+                .actions(generic_recovery_actions(task.status_is("running")))
+                .seen_at(now)
+                .count(n)
+                .data("consecutive_crashes", n)
+                .data("last_error", s.last_error.to_json()),
+        ))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::testing;
 
     fn streak(outcomes: &[(&str, Option<&str>)]) -> Streak {
         let p = RepeatedCrashes::params(&DiagConfig::default(), 0);
-        let mut s = Streak::default();
-        for (o, e) in outcomes {
-            let (o, e) = (
-                Value::Text((*o).into()),
-                e.map_or(Value::Null, |e| Value::Text(e.into())),
-            );
-            RepeatedCrashes::on_run(
-                &mut s,
-                &RunRow {
-                    outcome: &o,
-                    error: &e,
-                },
-                &p,
-            );
-        }
-        s
+        testing::runs::<RepeatedCrashes>(&p, outcomes)
     }
 
     fn eval(s: &Streak, counter: i64) -> Option<Diagnostic> {

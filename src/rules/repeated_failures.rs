@@ -1,8 +1,8 @@
 //! The `repeated_failures` rule. [`RepeatedFailures`] carries its documentation.
 
-use serde_json::{Map, Value as Json};
-
-use super::support::{error_snippet, generic_recovery_actions, py_str, title_line};
+use super::support::{
+    error_snippet, failure_threshold_setting, generic_recovery_actions, py_str, title_line,
+};
 use super::{Action, Diagnostic, Rule, RuleDoc, RunRow, Severity, TaskRow, declare_rule};
 use crate::config::{DiagConfig, positive_int};
 use crate::value::{Num, RuleFailure};
@@ -91,10 +91,7 @@ impl Rule for RepeatedFailures {
     type State = Option<FailureOutcome>;
 
     fn params(cfg: &DiagConfig, _: i64) -> Params {
-        let raw = cfg
-            .get("failure_threshold")
-            .or(cfg.get("spawn_failure_threshold"));
-        let threshold = positive_int(raw, 3);
+        let threshold = positive_int(failure_threshold_setting(cfg), 3);
         Params {
             threshold,
             failure_limit: positive_int(cfg.get("failure_limit"), threshold),
@@ -132,14 +129,11 @@ impl Rule for RepeatedFailures {
             {
                 let who = py_str(&task.assignee);
                 actions.push(
-                    Action::cli_hint(
-                        format!("Verify profile: hermes -p {who} doctor"),
-                        format!("hermes -p {who} doctor"),
-                    )
-                    .suggested(),
+                    Action::command("Verify profile", format!("hermes -p {who} doctor"))
+                        .suggested(),
                 );
-                actions.push(Action::cli_hint(
-                    format!("Fix profile auth: hermes -p {who} auth"),
+                actions.push(Action::command(
+                    "Fix profile auth",
                     format!("hermes -p {who} auth"),
                 ));
             }
@@ -175,27 +169,17 @@ impl Rule for RepeatedFailures {
                 ),
             ),
         };
-        let mut data = Map::new();
-        data.insert("consecutive_failures".into(), failures.to_json());
-        data.insert(
-            "most_recent_outcome".into(),
-            outcome.map_or(Json::Null, |o| o.as_str().into()),
-        );
-        data.insert("last_error".into(), last_err.to_json());
-        data.insert("failure_threshold".into(), p.threshold.into());
-        data.insert("failure_limit".into(), p.failure_limit.into());
-        Ok(Some(Diagnostic {
-            kind: Self::KIND,
-            severity,
-            title,
-            detail,
-            actions,
-            first_seen_at: now,
-            last_seen_at: now,
-            count: failures.to_json(),
-            run_id: None,
-            data,
-        }))
+        Ok(Some(
+            Diagnostic::new(Self::KIND, severity, title, detail)
+                .actions(actions)
+                .seen_at(now)
+                .count(failures.to_json())
+                .data("consecutive_failures", failures.to_json())
+                .data("most_recent_outcome", outcome.map(FailureOutcome::as_str))
+                .data("last_error", last_err.to_json())
+                .data("failure_threshold", p.threshold)
+                .data("failure_limit", p.failure_limit),
+        ))
     }
 }
 

@@ -1,7 +1,6 @@
 //! The `stranded_in_ready` rule. [`StrandedInReady`] carries its documentation.
 
-use serde_json::Map;
-
+use super::support::{age_seconds, number_setting};
 use super::{Action, Diagnostic, EventRow, Rule, RuleDoc, Severity, TaskRow, declare_rule};
 use crate::config::{DiagConfig, py_float};
 use crate::python::{float_to_int, fmt_1f, str_repr, strip};
@@ -49,10 +48,12 @@ impl Rule for StrandedInReady {
     type State = State;
 
     fn params(cfg: &DiagConfig, _: i64) -> Self::Params {
-        match cfg.get("stranded_threshold_seconds") {
-            None => Ok(1800.0),
-            Some(v) => py_float(v).ok_or(RuleFailure("stranded_threshold_seconds is not a number")),
-        }
+        number_setting(
+            cfg.get("stranded_threshold_seconds"),
+            1800.0,
+            py_float,
+            "stranded_threshold_seconds is not a number",
+        )
     }
 
     fn on_event(s: &mut State, ev: &EventRow<'_>, _: &Self::Params) {
@@ -93,8 +94,7 @@ impl Rule for StrandedInReady {
         if since == 0 {
             return Ok(None);
         }
-        // Python's integers do not overflow; i128 holds any difference of two i64s.
-        let age = i128::from(now) - i128::from(since);
+        let age = age_seconds(now, since);
         let agef = age as f64;
         if agef < threshold {
             return Ok(None);
@@ -112,34 +112,31 @@ impl Rule for StrandedInReady {
             Severity::Warning
         };
         let threshold_int = float_to_int(threshold).ok_or(RuleFailure("threshold out of range"))?;
-        let actions = vec![
-            Action::new("reassign", "Reassign to a different worker")
-                .payload("current_assignee", assignee),
-            Action::cli_hint("Check dispatcher status", "hermes kanban diagnostics"),
-        ];
-        let mut data = Map::new();
-        data.insert("ready_since".into(), since.into());
         let age = i64::try_from(age).map_err(|_| RuleFailure("age out of range"))?;
-        data.insert("age_seconds".into(), age.into());
-        data.insert("assignee".into(), assignee.into());
-        data.insert("threshold_seconds".into(), threshold_int.into());
-        Ok(Some(Diagnostic {
-            kind: Self::KIND,
-            severity,
-            title: format!("Ready for {age_str} with no worker"),
-            detail: format!(
-                "This task has been ready for {age_str} but nothing has claimed it. Common causes: \
-                 assignee {} is misspelled, the profile was deleted, or the external worker pool for this \
-                 lane is down. Confirm the assignee is correct and that a worker is actually polling for it.",
-                str_repr(assignee)
-            ),
-            actions,
-            first_seen_at: since,
-            last_seen_at: since,
-            count: 1.into(),
-            run_id: None,
-            data,
-        }))
+        let detail = format!(
+            "This task has been ready for {age_str} but nothing has claimed it. Common causes: \
+             assignee {} is misspelled, the profile was deleted, or the external worker pool for this \
+             lane is down. Confirm the assignee is correct and that a worker is actually polling for it.",
+            str_repr(assignee)
+        );
+        Ok(Some(
+            Diagnostic::new(
+                Self::KIND,
+                severity,
+                format!("Ready for {age_str} with no worker"),
+                detail,
+            )
+            .actions([
+                Action::new("reassign", "Reassign to a different worker")
+                    .payload("current_assignee", assignee),
+                Action::cli_hint("Check dispatcher status", "hermes kanban diagnostics"),
+            ])
+            .seen_at(since)
+            .data("ready_since", since)
+            .data("age_seconds", age)
+            .data("assignee", assignee)
+            .data("threshold_seconds", threshold_int),
+        ))
     }
 }
 

@@ -1,7 +1,6 @@
 //! The `stuck_in_blocked` rule. [`StuckInBlocked`] carries its documentation.
 
-use serde_json::{Map, Value as Json};
-
+use super::support::{age_hours, number_setting};
 use super::{Action, Diagnostic, EventRow, Rule, RuleDoc, Severity, TaskRow, declare_rule};
 use crate::config::{DiagConfig, py_float};
 use crate::python::{float_to_int, round1};
@@ -51,10 +50,12 @@ impl Rule for StuckInBlocked {
     type State = State;
 
     fn params(cfg: &DiagConfig, _: i64) -> Self::Params {
-        match cfg.get("blocked_stale_hours") {
-            None => Ok(24.0),
-            Some(v) => py_float(v).ok_or(RuleFailure("blocked_stale_hours is not a number")),
-        }
+        number_setting(
+            cfg.get("blocked_stale_hours"),
+            24.0,
+            py_float,
+            "blocked_stale_hours is not a number",
+        )
     }
 
     fn on_event(s: &mut State, ev: &EventRow<'_>, _: &Self::Params) {
@@ -87,8 +88,7 @@ impl Rule for StuckInBlocked {
         if s.last_blocked == 0 {
             return Ok(None);
         }
-        // Python's integers do not overflow; i128 holds any difference of two i64s.
-        let age_hours = (i128::from(now) - i128::from(s.last_blocked)) as f64 / 3600.0;
+        let age_hours = age_hours(now, s.last_blocked);
         if age_hours < hours {
             return Ok(None);
         }
@@ -99,52 +99,37 @@ impl Rule for StuckInBlocked {
             return Err(RuleFailure("unreadable comment event timestamp"));
         }
         let whole = float_to_int(age_hours).ok_or(RuleFailure("age out of range"))?;
-        let mut data = Map::new();
-        data.insert("blocked_at".into(), s.last_blocked.into());
-        data.insert(
-            "age_hours".into(),
-            serde_json::Number::from_f64(round1(age_hours)).map_or(Json::Null, Json::Number),
+        let detail = format!(
+            "This task transitioned to blocked {whole}h ago and has had no comments or unblock \
+             attempts since. Blocked tasks are waiting for human input — check the block reason and \
+             either unblock with feedback or answer with a comment."
         );
-        Ok(Some(Diagnostic {
-            kind: Self::KIND,
-            severity: Severity::Warning,
-            title: format!("Task has been blocked for {whole}h"),
-            detail: format!(
-                "This task transitioned to blocked {whole}h ago and has had no comments or unblock \
-                 attempts since. Blocked tasks are waiting for human input — check the block reason and \
-                 either unblock with feedback or answer with a comment."
-            ),
-            actions: vec![Action::new("comment", "Add a comment / unblock the task").suggested()],
-            first_seen_at: s.last_blocked,
-            last_seen_at: s.last_blocked,
-            count: 1.into(),
-            run_id: None,
-            data,
-        }))
+        Ok(Some(
+            Diagnostic::new(
+                Self::KIND,
+                Severity::Warning,
+                format!("Task has been blocked for {whole}h"),
+                detail,
+            )
+            .actions([Action::new("comment", "Add a comment / unblock the task").suggested()])
+            .seen_at(s.last_blocked)
+            .data("blocked_at", s.last_blocked)
+            .data("age_hours", round1(age_hours)),
+        ))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::PayloadMode;
+    use crate::rules::testing;
     use crate::value::Value;
 
     const H: i64 = 3600;
 
     fn run(events: &[(&str, i64)], now: i64) -> Option<Diagnostic> {
         let p = StuckInBlocked::params(&DiagConfig::default(), now);
-        let mut s = State::default();
-        for (k, t) in events {
-            let (k, t, n) = (Value::Text((*k).into()), Value::Int(*t), Value::Null);
-            let ev = EventRow {
-                kind: &k,
-                created_at: &t,
-                payload: &n,
-                mode: PayloadMode::Fleet,
-            };
-            StuckInBlocked::on_event(&mut s, &ev, &p);
-        }
+        let s = testing::events::<StuckInBlocked>(&p, events);
         let task = TaskRow {
             status: Value::Text("blocked".into()),
             ..TaskRow::default()

@@ -6,6 +6,7 @@ use hashbrown::hash_table::{Entry, HashTable};
 use serde_json::{Map, Value as Json};
 
 use super::{Action, PayloadMode};
+use crate::config::DiagConfig;
 use crate::python;
 use crate::value::{RuleFailure, Value};
 
@@ -236,6 +237,38 @@ pub fn py_str(v: &Value) -> String {
     }
 }
 
+/// A number setting read as the reference reads it, `int(cfg.get(key, default))` or
+/// `float(…)`: the default when the key is absent, else `parse` (`config::py_int` or
+/// `config::py_float`) of the value, or `why` where Python's conversion raises. The rule
+/// then fails, as in Hermes, for every task it gets as far as reading the setting for.
+pub fn number_setting<T>(
+    value: Option<&Json>,
+    default: T,
+    parse: fn(&Json) -> Option<T>,
+    why: &'static str,
+) -> Result<T, RuleFailure> {
+    value.map_or(Ok(default), |v| parse(v).ok_or(RuleFailure(why)))
+}
+
+/// The failure threshold as set, under its name or its old one (`spawn_failure_threshold`):
+/// `cfg.get("failure_threshold", cfg.get("spawn_failure_threshold", …))`.
+pub fn failure_threshold_setting(cfg: &DiagConfig) -> Option<&Json> {
+    cfg.get("failure_threshold")
+        .or(cfg.get("spawn_failure_threshold"))
+}
+
+/// Seconds from `since` to `now`, exactly: Python's integers do not overflow, and an i128
+/// holds any difference of two i64s.
+pub fn age_seconds(now: i64, since: i64) -> i128 {
+    i128::from(now) - i128::from(since)
+}
+
+/// Hours from `since` to `now`, as the reference's `(now - since) / 3600.0` computes them:
+/// the exact difference rounded to a float, then divided.
+pub fn age_hours(now: i64, since: i64) -> f64 {
+    age_seconds(now, since) as f64 / 3600.0
+}
+
 /// The two recovery primitives every diagnostic can offer.
 pub fn generic_recovery_actions(running: bool) -> Vec<Action> {
     let mut out = Vec::new();
@@ -251,10 +284,9 @@ pub fn generic_recovery_actions(running: bool) -> Vec<Action> {
 /// "Check logs" for a task, when it has an id.
 pub fn check_logs_action(task_id: &Value) -> Option<Action> {
     task_id.truthy().then(|| {
-        let id = py_str(task_id);
-        Action::cli_hint(
-            format!("Check logs: hermes kanban log {id}"),
-            format!("hermes kanban log {id}"),
+        Action::command(
+            "Check logs",
+            format!("hermes kanban log {}", py_str(task_id)),
         )
         .suggested()
     })

@@ -189,33 +189,31 @@ impl Rule for TriageAuxUnavailable {
             ));
         }
         if !s.auto_decompose {
-            actions.push(Action::cli_hint(
-                format!("Specify manually: hermes kanban specify {task_id}"),
+            actions.push(Action::command(
+                "Specify manually",
                 format!("hermes kanban specify {task_id}"),
             ));
         }
-        let mut data = Map::new();
-        data.insert("task_id".into(), task_id_json);
-        data.insert("auto_decompose".into(), s.auto_decompose.into());
-        data.insert("primary_slot".into(), primary.into());
-        data.insert("main_model_visible".into(), s.main_model_visible.into());
-        Ok(Some(Diagnostic {
-            kind: Self::KIND,
-            severity: Severity::Warning,
-            title: format!("Triage {desc} has no usable model"),
-            detail: format!(
-                "This task is still in triage and no working auxiliary model is visible to the \
-                 dispatcher. {path} The default slot uses `provider: auto` which falls back to the main \
-                 model, but no main model is configured either. Configure the slot directly or set a \
-                 main model so the auto fallback can take over."
-            ),
-            actions,
-            first_seen_at: now,
-            last_seen_at: now,
-            count: 1.into(),
-            run_id: None,
-            data,
-        }))
+        let detail = format!(
+            "This task is still in triage and no working auxiliary model is visible to the \
+             dispatcher. {path} The default slot uses `provider: auto` which falls back to the main \
+             model, but no main model is configured either. Configure the slot directly or set a \
+             main model so the auto fallback can take over."
+        );
+        Ok(Some(
+            Diagnostic::new(
+                Self::KIND,
+                Severity::Warning,
+                format!("Triage {desc} has no usable model"),
+                detail,
+            )
+            .actions(actions)
+            .seen_at(now)
+            .data("task_id", task_id_json)
+            .data("auto_decompose", s.auto_decompose)
+            .data("primary_slot", primary)
+            .data("main_model_visible", s.main_model_visible),
+        ))
     }
 }
 
