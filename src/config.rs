@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value as Json, json};
 
 use crate::error::Error;
+use crate::py::json::py_int;
 
 /// The flat dictionary the rules read, after defaults and derivations.
 #[derive(Debug, Clone)]
@@ -459,57 +460,6 @@ impl DepthScan<'_> {
                 self.newline();
             }
         }
-    }
-}
-
-/// Python's `int(x)` on a config value; `None` where it raises.
-pub fn py_int(v: &Json) -> Option<i64> {
-    match v {
-        Json::Bool(b) => Some(i64::from(*b)),
-        Json::Number(n) => n
-            .as_i64()
-            .or_else(|| n.as_f64().and_then(crate::python::float_to_int)),
-        Json::String(s) => crate::python::parse_int(s),
-        _ => None,
-    }
-}
-
-/// Python's `float(x)` on a config value; `None` where it raises.
-pub fn py_float(v: &Json) -> Option<f64> {
-    match v {
-        Json::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
-        Json::Number(n) => n.as_f64(),
-        Json::String(s) => crate::python::parse_float(s),
-        _ => None,
-    }
-}
-
-/// Python truthiness of a config value.
-pub fn py_truthy(v: &Json) -> bool {
-    match v {
-        Json::Null => false,
-        Json::Bool(b) => *b,
-        Json::Number(n) => n.as_f64() != Some(0.0),
-        Json::String(s) => !s.is_empty(),
-        Json::Array(a) => !a.is_empty(),
-        Json::Object(o) => !o.is_empty(),
-    }
-}
-
-/// `str(x)` of a config value, for the few places the reference stringifies one.
-pub fn py_str(v: &Json) -> String {
-    match v {
-        Json::Null => "None".into(),
-        Json::Bool(true) => "True".into(),
-        Json::Bool(false) => "False".into(),
-        Json::Number(n) => match n.as_i64() {
-            Some(i) => i.to_string(),
-            None => n
-                .as_f64()
-                .map_or_else(|| n.to_string(), crate::python::float_repr),
-        },
-        Json::String(s) => s.clone(),
-        other => other.to_string(),
     }
 }
 

@@ -21,8 +21,8 @@ use crate::board::schema::State;
 use crate::board::{Access, Board, reference::reference};
 use crate::config::DiagConfig;
 use crate::error::{Error, Result};
+use crate::py::value::Value;
 use crate::rules::{self, Diagnostic, Params, Severity, TaskRow, TaskState};
-use crate::value::Value;
 
 /// What to diagnose and how.
 #[derive(Debug, Clone)]
@@ -86,7 +86,7 @@ impl DroppedRules {
         };
         entry.tasks += 1;
         if entry.examples.len() < Self::EXAMPLES {
-            entry.examples.push(crate::rules::support::py_str(task));
+            entry.examples.push(task.py_str());
         }
     }
 }

@@ -21,7 +21,7 @@ use std::ffi::{OsStr, OsString};
 use std::path::{Component, Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::python;
+use crate::py;
 
 /// What the process environment tells Hermes about where boards live, read once so that
 /// resolution is a function of it (and of the filesystem) that tests can call directly.
@@ -141,7 +141,7 @@ fn native_home(user_home: &Path, local_app_data: &OsStr) -> PathBuf {
 /// lone surrogates, never whitespace, so those are kept.
 fn py_strip(value: &OsStr) -> OsString {
     match value.to_str() {
-        Some(text) => python::strip(text).into(),
+        Some(text) => py::strip(text).into(),
         None => strip_undecodable(value),
     }
 }
@@ -154,7 +154,7 @@ fn strip_undecodable(value: &OsStr) -> OsString {
     let (mut start, mut end, mut offset) = (None, 0, 0);
     for chunk in bytes.utf8_chunks() {
         for (i, c) in chunk.valid().char_indices() {
-            if !python::is_space(c) {
+            if !py::is_space(c) {
                 start.get_or_insert(offset + i);
                 end = offset + i + c.len_utf8();
             }
@@ -211,7 +211,7 @@ pub fn hermes_home() -> PathBuf {
 
 /// Lower-case, strip and validate a board slug; `None` for an empty one.
 pub fn normalize_slug(slug: &str) -> Result<Option<String>> {
-    let s = python::strip(slug).to_lowercase();
+    let s = py::strip(slug).to_lowercase();
     if s.is_empty() {
         return Ok(None);
     }

@@ -34,7 +34,3 @@ mod py;
 mod report;
 pub mod rules;
 pub mod scenarios;
-
-// Short paths into the Python layer, used throughout the crate.
-use py as python;
-use py::value;

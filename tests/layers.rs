@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 /// Lowest first. A module may use its own layer and every layer before it.
 const LAYERS: &[&[&str]] = &[
     // Python semantics and terminal-safe text: no dependencies of their own.
-    // (`python` and `value` are the crate root's short names for `py` and `py::value`.)
-    &["escape", "py", "python", "value"],
+    &["escape", "py"],
     // The tool's failures.
     &["error"],
     // Hermes' own conventions: where boards and config live.

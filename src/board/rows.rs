@@ -14,7 +14,7 @@
 use super::Board;
 use super::schema::Snapshot;
 use crate::error::Result;
-use crate::value::{RuleFailure, Value};
+use crate::py::value::{RuleFailure, Value};
 
 /// The task row as the rules see it: every column the rules read, NULL where the board
 /// lacks the column. The counter and error are read under either name (see `board::rows`).

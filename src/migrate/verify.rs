@@ -19,7 +19,7 @@ use crate::board::rows;
 use crate::board::schema::{Counter, Snapshot, State};
 use crate::error::{Error, Result};
 use crate::migrate::plan::{Action, Plan};
-use crate::value::Value;
+use crate::py::value::Value;
 
 /// What is compared across the migration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

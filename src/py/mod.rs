@@ -1,9 +1,25 @@
-//! Python's string and number semantics, where parity with the reference depends on them.
+//! Python's semantics, in one place: every behaviour of CPython that the reference's output
+//! depends on, reproduced once, so the rules read like the code they port.
 //!
-//! `hermes kanban diagnostics` is written in Python, and the exact bytes it prints depend on
-//! `str.strip()`, `str.splitlines()`, code-point slicing, `int()`, `repr()`, `round()` and
-//! `format(x, ".1f")`. Each helper here reproduces one of those, so the rules can read like
-//! the behaviour they port without re-deriving the edge cases at every call site.
+//! `hermes kanban diagnostics` is Python, and "identical JSON" means identical down to how
+//! Python converts, compares and prints. What is reproduced, and why:
+//!
+//! - **Text** (this module): `str.isspace()`/`str.strip()` (Unicode whitespace plus the
+//!   information separators U+001C..U+001F), `str.splitlines()` (every line boundary Python
+//!   knows, for the first line of an error), code-point slicing and `len()` (titles are cut
+//!   at 500 code points, not bytes), `repr()` of a string (the quote choice and escapes the
+//!   reference's messages show) and `str.isprintable()`.
+//! - **Numbers** (this module): `int()` and `float()` of text (Python's underscore grammar,
+//!   surrounding whitespace, `inf`/`nan`), `int()` of a float (truncation, and the error on
+//!   a non-finite one), `round()` with ties to even and `format(x, ".1f")` (ages in hours),
+//!   and `repr()` of a float (shortest round-trip, always with a `.0` or an exponent sign).
+//! - **Cells** ([`value`]): the dynamically typed SQLite cell as `sqlite3` hands it to
+//!   Python (None, int, float, str, bytes), its truthiness, `int(x or 0)` and `str(x)`.
+//! - **JSON** ([`json`]): `json.loads` (as far as serde_json agrees; see its notes), the
+//!   truthiness, `int()`, `float()` and `str()` of decoded values, Python's `==` between
+//!   them (exact between int and float, `True == 1`, dicts unordered) with a hash that
+//!   agrees with it, and `json.dumps` in both layouts the tool writes (`indent=2` for
+//!   reports, default separators for event payloads), with Python's float rendering.
 
 pub mod json;
 pub mod value;

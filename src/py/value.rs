@@ -64,16 +64,16 @@ impl Value {
         match self {
             Value::Int(i) => Ok(*i),
             Value::Real(f) => {
-                crate::python::float_to_int(*f).ok_or(RuleFailure("int() of a non-finite float"))
+                crate::py::float_to_int(*f).ok_or(RuleFailure("int() of a non-finite float"))
             }
             Value::Text(s) => {
-                crate::python::parse_int(s).ok_or(RuleFailure("int() of non-numeric text"))
+                crate::py::parse_int(s).ok_or(RuleFailure("int() of non-numeric text"))
             }
             // `int(bytes)` reads ASCII only: no Unicode whitespace or digits.
             Value::Blob(b) => std::str::from_utf8(b)
                 .ok()
                 .filter(|s| s.is_ascii())
-                .and_then(crate::python::parse_int)
+                .and_then(crate::py::parse_int)
                 .ok_or(RuleFailure("int() of a non-numeric blob")),
             Value::Null => Ok(0),
         }
@@ -124,7 +124,7 @@ impl Num {
     pub fn display(self) -> String {
         match self {
             Num::Int(i) => i.to_string(),
-            Num::Float(f) => crate::python::float_repr(f),
+            Num::Float(f) => crate::py::float_repr(f),
         }
     }
 
@@ -134,6 +134,19 @@ impl Num {
             Num::Float(f) => {
                 serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, Into::into)
             }
+        }
+    }
+}
+
+impl Value {
+    /// `str(x)` / f-string rendering of a cell.
+    pub fn py_str(&self) -> String {
+        match self {
+            Value::Null => "None".into(),
+            Value::Int(i) => i.to_string(),
+            Value::Real(f) => super::float_repr(*f),
+            Value::Text(s) => s.clone(),
+            Value::Blob(b) => format!("b{}", super::str_repr(&String::from_utf8_lossy(b))),
         }
     }
 }

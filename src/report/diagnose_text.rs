@@ -9,7 +9,7 @@ use super::style::Style;
 use super::{RunInfo, Sink, Spill};
 use crate::diagnose::TaskReport;
 use crate::escape;
-use crate::rules::{Diagnostic, Severity, support::py_str};
+use crate::rules::{Diagnostic, Severity};
 
 fn mark(style: &Style, s: Severity) -> String {
     let (sym, code) = match s {
@@ -25,8 +25,8 @@ fn compact(v: &Json) -> String {
     let s = match v {
         Json::Null => "null".to_string(),
         Json::String(s) => {
-            let first = crate::python::first_line(crate::python::strip(s)).unwrap_or("");
-            let cut = crate::python::take_chars(first, 80);
+            let first = crate::py::first_line(crate::py::strip(s)).unwrap_or("");
+            let cut = crate::py::take_chars(first, 80);
             if cut.len() < s.len() {
                 format!("{cut}…")
             } else {
@@ -37,7 +37,7 @@ fn compact(v: &Json) -> String {
         Json::Number(n) => n
             .as_f64()
             .filter(|_| n.is_f64())
-            .map_or(n.to_string(), crate::python::float_repr),
+            .map_or(n.to_string(), crate::py::float_repr),
         other => other.to_string(),
     };
     escape::line(&s).into_owned()
@@ -104,20 +104,20 @@ impl Sink for TextReport {
         let (style, out) = (&self.style, &mut self.body);
         writeln!(out)?;
         let title = if r.title.truthy() {
-            py_str(&r.title)
+            r.title.py_str()
         } else {
             "(untitled)".into()
         };
         let assignee = if r.assignee.truthy() {
-            format!("@{}", py_str(&r.assignee))
+            format!("@{}", r.assignee.py_str())
         } else {
             "(unassigned)".into()
         };
         writeln!(
             out,
             "{}  {}  {}  {}",
-            style.bold(&escape::line(&py_str(&r.task_id))),
-            escape::line(&py_str(&r.status)),
+            style.bold(&escape::line(&r.task_id.py_str())),
+            escape::line(&r.status.py_str()),
             escape::line(&assignee),
             escape::line(&title)
         )?;

@@ -1,10 +1,11 @@
 //! The `block_unblock_cycling` rule. [`BlockUnblockCycling`] carries its documentation.
 
-use super::support::{number_setting, py_str};
+use super::support::number_setting;
 use super::{Action, Diagnostic, EventRow, Rule, RuleDoc, Severity, TaskRow, declare_rule};
-use crate::config::{DiagConfig, positive_int, py_float};
-use crate::python::float_to_int;
-use crate::value::RuleFailure;
+use crate::config::{DiagConfig, positive_int};
+use crate::py::float_to_int;
+use crate::py::json::py_float;
+use crate::py::value::RuleFailure;
 
 declare_rule! {
     /// ## What it does
@@ -112,7 +113,7 @@ impl Rule for BlockUnblockCycling {
         let check_reasons = task.id.truthy().then(|| {
             Action::command(
                 "Check block reasons",
-                format!("hermes kanban events {}", py_str(&task.id)),
+                format!("hermes kanban events {}", task.id.py_str()),
             )
             .suggested()
         });
@@ -143,8 +144,8 @@ impl Rule for BlockUnblockCycling {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::py::value::Value;
     use crate::rules::testing;
-    use crate::value::Value;
 
     fn run(events: &[(&str, i64)], now: i64) -> Option<Diagnostic> {
         let p = BlockUnblockCycling::params(&DiagConfig::default(), now);

@@ -3,7 +3,7 @@
 use super::support::{ActiveHits, generic_recovery_actions};
 use super::{Action, Diagnostic, EventRow, Rule, RuleDoc, Severity, TaskRow, declare_rule};
 use crate::config::DiagConfig;
-use crate::value::RuleFailure;
+use crate::py::value::RuleFailure;
 
 declare_rule! {
     /// ## What it does
@@ -75,8 +75,8 @@ impl Rule for HallucinatedCards {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::py::value::Value;
     use crate::rules::testing;
-    use crate::value::Value;
 
     fn feed(state: &mut ActiveHits, kind: &str, ts: i64, payload: &str) {
         testing::event::<HallucinatedCards>(state, &(), kind, ts, Some(payload));

@@ -17,7 +17,7 @@ use serde_json::{Map, Value as Json};
 
 pub use crate::board::rows::{EventRow, PayloadMode, RunRow, TaskRow};
 use crate::config::DiagConfig;
-use crate::value::RuleFailure;
+use crate::py::value::RuleFailure;
 
 pub mod block_unblock_cycling;
 pub mod hallucinated_cards;

@@ -17,11 +17,12 @@ use proptest::sample::select;
 use rusqlite::types::ValueRef;
 use serde_json::{Map, Value as Json, json};
 
-use super::support::{self, error_snippet, iter_ids, payload_object, py_eq, py_str, title_line};
+use super::support::{self, error_snippet, iter_ids, payload_object, title_line};
 use super::{EventRow, KINDS, Params, PayloadMode, RunRow, TaskRow, TaskState};
-use crate::config::{self, DiagConfig};
-use crate::python;
-use crate::value::{Num, Value};
+use crate::config::DiagConfig;
+use crate::py;
+use crate::py::json::eq as py_eq;
+use crate::py::value::{Num, Value};
 
 /// `cases` unless `PROPTEST_CASES` is set (proptest's default reads it). The cheap RNG
 /// unless `PROPTEST_RNG_ALGORITHM` is set: in a debug build ChaCha dominates the run time.
@@ -706,28 +707,28 @@ proptest! {
                 Err(_) => prop_assert!(truthy && !matches!(v, Value::Int(_))),
             }
             serde_json::to_string(&v.to_json()).expect("a cell serialises");
-            let s = py_str(v);
+            let s = v.py_str();
             if let Value::Text(t) = v { prop_assert_eq!(&s, t); }
             if let Some(t) = v.as_text() {
-                let _ = python::parse_int(t);
-                let _ = python::parse_float(t);
-                let stripped = python::strip(t);
+                let _ = py::parse_int(t);
+                let _ = py::parse_float(t);
+                let stripped = py::strip(t);
                 prop_assert!(
-                    !stripped.starts_with(python::is_space) && !stripped.ends_with(python::is_space)
+                    !stripped.starts_with(py::is_space) && !stripped.ends_with(py::is_space)
                 );
-                if let Some(line) = python::first_line(t) {
-                    prop_assert!(python::first_line(line) == Some(line) || line.is_empty());
+                if let Some(line) = py::first_line(t) {
+                    prop_assert!(py::first_line(line) == Some(line) || line.is_empty());
                 }
-                prop_assert!(python::char_len(python::take_chars(t, n)) <= n);
-                let repr = python::str_repr(t);
+                prop_assert!(py::char_len(py::take_chars(t, n)) <= n);
+                let repr = py::str_repr(t);
                 prop_assert!(repr.len() >= 2);
                 prop_assert!(!repr.contains(UNSAFE_IN_REPR), "{:?}", repr);
             }
             match error_snippet(v) {
                 Ok(Some(snippet)) => {
-                    prop_assert!(python::char_len(&snippet) <= 501);
+                    prop_assert!(py::char_len(&snippet) <= 501);
                     let title = title_line(&snippet);
-                    prop_assert!(python::char_len(title) <= 160);
+                    prop_assert!(py::char_len(title) <= 160);
                     prop_assert!(!title.contains(LINE_BREAKS), "{:?}", title);
                 }
                 Ok(None) => {}
@@ -761,20 +762,20 @@ proptest! {
     /// (1) The float helpers never panic and `repr` round-trips, as Python's does.
     #[test]
     fn float_helpers_never_panic(x in extreme_f64()) {
-        let repr = python::float_repr(x);
+        let repr = py::float_repr(x);
         let back: f64 = repr.parse().expect("repr parses back");
         prop_assert!(
             back.to_bits() == x.to_bits() || (x.is_nan() && back.is_nan()),
             "{} -> {}", x, repr
         );
-        let _ = python::round1(x);
-        let _ = python::fmt_1f(x);
-        match python::float_to_int(x) {
+        let _ = py::round1(x);
+        let _ = py::fmt_1f(x);
+        match py::float_to_int(x) {
             Some(i) => prop_assert_eq!(i as f64, x.trunc()),
             None => prop_assert!(!x.is_finite() || x.abs() >= 9.223_372_036_854_776e18),
         }
-        let _ = config::py_int(&json!(x));
-        let _ = config::py_float(&json!(x));
+        let _ = crate::py::json::py_int(&json!(x));
+        let _ = crate::py::json::py_float(&json!(x));
     }
 
     /// (2) Any rows through the whole registry, under both payload modes: no panic, only
@@ -828,14 +829,14 @@ proptest! {
         pad in select(vec!["", " ", "\t", "\n", "\r\n", "\u{b}", "\u{a0}", "\u{2028}", "\u{3000}"]),
     ) {
         let padded = format!("{pad}{int}{pad}");
-        prop_assert_eq!(python::parse_int(&int), int.parse::<i64>().ok(), "{:?}", int);
-        prop_assert_eq!(python::parse_int(&padded), int.parse::<i64>().ok(), "{:?}", padded);
+        prop_assert_eq!(py::parse_int(&int), int.parse::<i64>().ok(), "{:?}", int);
+        prop_assert_eq!(py::parse_int(&padded), int.parse::<i64>().ok(), "{:?}", padded);
         prop_assert_eq!(Value::Text(padded.clone()).int_or_zero().ok(), int.parse::<i64>().ok());
-        prop_assert_eq!(config::py_int(&json!(int)), int.parse::<i64>().ok());
+        prop_assert_eq!(crate::py::json::py_int(&json!(int)), int.parse::<i64>().ok());
         let expect = float.parse::<f64>().expect("the pattern is a Rust float");
-        let got = python::parse_float(&format!("{pad}{float}{pad}"));
+        let got = py::parse_float(&format!("{pad}{float}{pad}"));
         prop_assert_eq!(got.map(f64::to_bits), Some(expect.to_bits()), "{:?}", float);
-        prop_assert_eq!(python::parse_float(&int), int.parse::<f64>().ok());
+        prop_assert_eq!(py::parse_float(&int), int.parse::<f64>().ok());
     }
 
     /// (4) Underscores between digits are accepted and ignored, as `int("1_000")` does.
@@ -847,8 +848,8 @@ proptest! {
         let sign = if neg { "-" } else { "" };
         let plain = format!("{sign}{}", groups.concat());
         let underscored = format!("{sign}{}", groups.join("_"));
-        prop_assert_eq!(python::parse_int(&underscored), plain.parse::<i64>().ok());
-        prop_assert_eq!(python::parse_float(&underscored), plain.parse::<f64>().ok());
+        prop_assert_eq!(py::parse_int(&underscored), plain.parse::<i64>().ok());
+        prop_assert_eq!(py::parse_float(&underscored), plain.parse::<f64>().ok());
     }
 }
 

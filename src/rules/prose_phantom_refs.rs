@@ -3,7 +3,7 @@
 use super::support::{ActiveHits, generic_recovery_actions};
 use super::{Diagnostic, EventRow, Rule, RuleDoc, Severity, TaskRow, declare_rule};
 use crate::config::DiagConfig;
-use crate::value::RuleFailure;
+use crate::py::value::RuleFailure;
 
 declare_rule! {
     /// ## What it does
@@ -69,8 +69,8 @@ impl Rule for ProsePhantomRefs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::py::value::Value;
     use crate::rules::testing;
-    use crate::value::Value;
 
     #[test]
     fn fires_with_refs_and_offers_reclaim_when_running() {

@@ -5,8 +5,9 @@ use super::support::{
     number_setting, title_line,
 };
 use super::{Diagnostic, Rule, RuleDoc, RunRow, Severity, TaskRow, declare_rule};
-use crate::config::{DiagConfig, py_int};
-use crate::value::{Num, RuleFailure, Value};
+use crate::config::DiagConfig;
+use crate::py::json::py_int;
+use crate::py::value::{Num, RuleFailure, Value};
 
 declare_rule! {
     /// ## What it does

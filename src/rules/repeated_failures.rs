@@ -1,11 +1,11 @@
 //! The `repeated_failures` rule. [`RepeatedFailures`] carries its documentation.
 
 use super::support::{
-    error_snippet, failure_threshold_setting, generic_recovery_actions, py_str, title_line,
+    error_snippet, failure_threshold_setting, generic_recovery_actions, title_line,
 };
 use super::{Action, Diagnostic, Rule, RuleDoc, RunRow, Severity, TaskRow, declare_rule};
 use crate::config::{DiagConfig, positive_int};
-use crate::value::{Num, RuleFailure};
+use crate::py::value::{Num, RuleFailure};
 
 declare_rule! {
     /// ## What it does
@@ -127,7 +127,7 @@ impl Rule for RepeatedFailures {
             Some(FailureOutcome::SpawnFailed)
                 if task.assignee.truthy() && task.assignee.as_text() != Some("default") =>
             {
-                let who = py_str(&task.assignee);
+                let who = task.assignee.py_str();
                 actions.push(
                     Action::command("Verify profile", format!("hermes -p {who} doctor"))
                         .suggested(),
@@ -186,7 +186,7 @@ impl Rule for RepeatedFailures {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::Value;
+    use crate::py::value::Value;
 
     fn task(status: &str, failures: i64, err: Option<&str>, assignee: &str) -> TaskRow {
         TaskRow {

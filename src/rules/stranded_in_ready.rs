@@ -2,9 +2,10 @@
 
 use super::support::{age_seconds, number_setting};
 use super::{Action, Diagnostic, EventRow, Rule, RuleDoc, Severity, TaskRow, declare_rule};
-use crate::config::{DiagConfig, py_float};
-use crate::python::{float_to_int, fmt_1f, str_repr, strip};
-use crate::value::{RuleFailure, Value};
+use crate::config::DiagConfig;
+use crate::py::json::py_float;
+use crate::py::value::{RuleFailure, Value};
+use crate::py::{float_to_int, fmt_1f, str_repr, strip};
 
 declare_rule! {
     /// ## What it does

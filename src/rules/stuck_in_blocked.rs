@@ -2,9 +2,10 @@
 
 use super::support::{age_hours, number_setting};
 use super::{Action, Diagnostic, EventRow, Rule, RuleDoc, Severity, TaskRow, declare_rule};
-use crate::config::{DiagConfig, py_float};
-use crate::python::{float_to_int, round1};
-use crate::value::RuleFailure;
+use crate::config::DiagConfig;
+use crate::py::json::py_float;
+use crate::py::value::RuleFailure;
+use crate::py::{float_to_int, round1};
 
 declare_rule! {
     /// ## What it does
@@ -122,8 +123,8 @@ impl Rule for StuckInBlocked {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::py::value::Value;
     use crate::rules::testing;
-    use crate::value::Value;
 
     const H: i64 = 3600;
 

@@ -1,23 +1,14 @@
 //! Pieces several rules share, each reproducing one behaviour of the reference exactly.
 
-use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::hash::{BuildHasher, Hasher, RandomState};
 
 use hashbrown::hash_table::{Entry, HashTable};
 use serde_json::{Map, Value as Json};
 
 use super::{Action, PayloadMode};
 use crate::config::DiagConfig;
-use crate::python;
-use crate::value::{RuleFailure, Value};
-
-/// Python's `json.loads`, as far as serde_json agrees with it (it does not accept NaN).
-fn json_loads(text: &str) -> Option<Json> {
-    serde_json::from_str(text).ok()
-}
-
-fn json_truthy(v: &Json) -> bool {
-    crate::config::py_truthy(v)
-}
+use crate::py;
+use crate::py::value::{RuleFailure, Value};
 
 /// The payload of an event as a dictionary, following `_parse_payload` for both ways the
 /// reference hands events to the rules.
@@ -25,10 +16,10 @@ pub fn payload_object(cell: &Value, mode: PayloadMode) -> Result<Map<String, Jso
     let not_a_dict = RuleFailure("event payload is JSON but not an object");
     // A decoded payload that is a string is decoded once more, then must be an object.
     let from_text = |text: &str| -> Result<Map<String, Json>, RuleFailure> {
-        match json_loads(text) {
+        match py::json::loads(text) {
             None => Ok(Map::new()),
             Some(Json::Object(m)) => Ok(m),
-            Some(v) if !json_truthy(&v) => Ok(Map::new()),
+            Some(v) if !py::json::truthy(&v) => Ok(Map::new()),
             Some(_) => Err(not_a_dict.clone()),
         }
     };
@@ -42,8 +33,8 @@ pub fn payload_object(cell: &Value, mode: PayloadMode) -> Result<Map<String, Jso
                 return Ok(Map::new());
             }
             let parsed = match cell {
-                Value::Text(t) => json_loads(t),
-                Value::Blob(b) => std::str::from_utf8(b).ok().and_then(json_loads),
+                Value::Text(t) => py::json::loads(t),
+                Value::Blob(b) => std::str::from_utf8(b).ok().and_then(py::json::loads),
                 _ => None,
             };
             match parsed {
@@ -60,101 +51,11 @@ pub fn payload_object(cell: &Value, mode: PayloadMode) -> Result<Map<String, Jso
 pub fn iter_ids(payload: &Map<String, Json>, key: &str) -> Result<Vec<Json>, RuleFailure> {
     match payload.get(key) {
         None => Ok(Vec::new()),
-        Some(v) if !json_truthy(v) => Ok(Vec::new()),
+        Some(v) if !py::json::truthy(v) => Ok(Vec::new()),
         Some(Json::Array(items)) => Ok(items.clone()),
         Some(Json::String(s)) => Ok(s.chars().map(|c| Json::String(c.to_string())).collect()),
         Some(Json::Object(m)) => Ok(m.keys().map(|k| Json::String(k.clone())).collect()),
         Some(_) => Err(RuleFailure("phantom id list is not iterable")),
-    }
-}
-
-/// A JSON number (or bool) as Python sees it: an `int` of any size or a `float`.
-#[derive(Clone, Copy)]
-enum PyNum {
-    Int(i128),
-    Float(f64),
-}
-
-fn py_num(v: &Json) -> Option<PyNum> {
-    match v {
-        Json::Bool(b) => Some(PyNum::Int(i128::from(*b))),
-        Json::Number(n) => n
-            .as_i64()
-            .map(i128::from)
-            .or_else(|| n.as_u64().map(i128::from))
-            .map(PyNum::Int)
-            .or_else(|| n.as_f64().map(PyNum::Float)),
-        _ => None,
-    }
-}
-
-/// The exact integer value of a float, when it has one that an `i128` holds (every JSON
-/// integer serde_json keeps as an integer does).
-fn float_as_int(f: f64) -> Option<i128> {
-    // 2^127 is exact as an f64; below it, an integral float converts without loss.
-    const LIMIT: f64 = 170_141_183_460_469_231_731_687_303_715_884_105_728.0;
-    (f.is_finite() && f.fract() == 0.0 && (-LIMIT..LIMIT).contains(&f)).then_some(f as i128)
-}
-
-/// Python's `int`/`float` equality, which is exact: `2**53 + 1 != float(2**53)`.
-fn py_num_eq(a: PyNum, b: PyNum) -> bool {
-    match (a, b) {
-        (PyNum::Int(i), PyNum::Int(j)) => i == j,
-        (PyNum::Float(x), PyNum::Float(y)) => x == y,
-        (PyNum::Int(i), PyNum::Float(f)) | (PyNum::Float(f), PyNum::Int(i)) => {
-            float_as_int(f) == Some(i)
-        }
-    }
-}
-
-/// Python `==` between decoded JSON values: numbers compare by exact value, `True == 1 ==
-/// 1.0`, NaN equals nothing, lists compare in order and dicts whatever their key order.
-pub fn py_eq(a: &Json, b: &Json) -> bool {
-    match (a, b) {
-        (Json::Null, Json::Null) => true,
-        (Json::String(x), Json::String(y)) => x == y,
-        (Json::Array(x), Json::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| py_eq(p, q))
-        }
-        (Json::Object(x), Json::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| py_eq(v, w)))
-        }
-        _ => match (py_num(a), py_num(b)) {
-            (Some(x), Some(y)) => py_num_eq(x, y),
-            _ => false,
-        },
-    }
-}
-
-/// Feed `v` to `state` so that values `py_eq` calls equal hash alike: a number by its
-/// exact integer value when it has one (so `1`, `1.0` and `true` agree), else by its bits;
-/// a dict by its entries in key order.
-fn py_hash(v: &Json, state: &mut impl Hasher) {
-    match v {
-        Json::Null => state.write_u8(0),
-        Json::Bool(_) | Json::Number(_) => match py_num(v) {
-            Some(PyNum::Int(i)) => (1u8, i).hash(state),
-            Some(PyNum::Float(f)) => match float_as_int(f) {
-                Some(i) => (1u8, i).hash(state),
-                // NaN hashes like any float; `py_eq` keeps every NaN apart.
-                None => (2u8, f.to_bits()).hash(state),
-            },
-            None => state.write_u8(2),
-        },
-        Json::String(s) => (3u8, s).hash(state),
-        Json::Array(items) => {
-            (4u8, items.len()).hash(state);
-            items.iter().for_each(|item| py_hash(item, state));
-        }
-        Json::Object(map) => {
-            (5u8, map.len()).hash(state);
-            let mut entries: Vec<_> = map.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            for (k, item) in entries {
-                k.hash(state);
-                py_hash(item, state);
-            }
-        }
     }
 }
 
@@ -177,14 +78,14 @@ impl UniqueList {
     pub fn extend(&mut self, items: Vec<Json>) {
         let hash_of = |v: &Json| {
             let mut h = self.hasher.build_hasher();
-            py_hash(v, &mut h);
+            py::json::hash(v, &mut h);
             h.finish()
         };
         for item in items {
             let list = &self.items;
             let entry = self.positions.entry(
                 hash_of(&item),
-                |&i| py_eq(&list[i], &item),
+                |&i| py::json::eq(&list[i], &item),
                 |&i| hash_of(&list[i]),
             );
             if let Entry::Vacant(slot) = entry {
@@ -210,12 +111,12 @@ pub fn error_snippet(last_err: &Value) -> Result<Option<String>, RuleFailure> {
     let Value::Text(text) = last_err else {
         return Err(RuleFailure("error value is not text"));
     };
-    let text = python::strip(text);
+    let text = py::strip(text);
     if text.is_empty() {
         return Ok(None);
     }
-    let mut snippet = python::take_chars(text, 500).to_string();
-    if python::char_len(text) > 500 {
+    let mut snippet = py::take_chars(text, 500).to_string();
+    if py::char_len(text) > 500 {
         snippet.push('…');
     }
     Ok(Some(snippet))
@@ -223,18 +124,7 @@ pub fn error_snippet(last_err: &Value) -> Result<Option<String>, RuleFailure> {
 
 /// The first line of an excerpt, cut at 160 code points, for a title.
 pub fn title_line(snippet: &str) -> &str {
-    python::take_chars(python::first_line(snippet).unwrap_or(""), 160)
-}
-
-/// `str(x)` / f-string rendering of a cell.
-pub fn py_str(v: &Value) -> String {
-    match v {
-        Value::Null => "None".into(),
-        Value::Int(i) => i.to_string(),
-        Value::Real(f) => python::float_repr(*f),
-        Value::Text(s) => s.clone(),
-        Value::Blob(b) => format!("b{}", python::str_repr(&String::from_utf8_lossy(b))),
-    }
+    py::take_chars(py::first_line(snippet).unwrap_or(""), 160)
 }
 
 /// A number setting read as the reference reads it, `int(cfg.get(key, default))` or
@@ -286,7 +176,7 @@ pub fn check_logs_action(task_id: &Value) -> Option<Action> {
     task_id.truthy().then(|| {
         Action::command(
             "Check logs",
-            format!("hermes kanban log {}", py_str(task_id)),
+            format!("hermes kanban log {}", task_id.py_str()),
         )
         .suggested()
     })
@@ -325,88 +215,6 @@ mod tests {
             Ok(Map::new())
         );
         assert!(payload_object(&t("\"[1]\""), PayloadMode::SingleTask).is_err());
-    }
-
-    fn hash(v: &Json) -> u64 {
-        let mut h = std::hash::DefaultHasher::new();
-        py_hash(v, &mut h);
-        h.finish()
-    }
-
-    /// `py_eq` says equal, and the hash agrees, so the de-duplicating table finds it.
-    fn assert_py_equal(a: &Json, b: &Json) {
-        assert!(py_eq(a, b) && py_eq(b, a), "{a} == {b}");
-        assert_eq!(hash(a), hash(b), "hash({a}) == hash({b})");
-    }
-
-    fn assert_py_unequal(a: &Json, b: &Json) {
-        assert!(!py_eq(a, b) && !py_eq(b, a), "{a} != {b}");
-    }
-
-    #[test]
-    fn python_equality_merges_numbers_and_bools() {
-        assert_py_equal(&json!(1), &json!(1.0));
-        assert_py_equal(&json!(true), &json!(1));
-        assert_py_equal(&json!(true), &json!(1.0));
-        assert_py_equal(&json!(false), &json!(0));
-        assert_py_equal(&json!(false), &json!(-0.0));
-        assert_py_equal(&json!(0.0), &json!(-0.0));
-        assert_py_equal(&json!(0.5), &json!(0.5));
-        assert_py_equal(&json!(null), &json!(null));
-        assert_py_unequal(&json!(true), &json!(2));
-        assert_py_unequal(&json!(null), &json!(0));
-        assert_py_unequal(&json!(null), &json!(false));
-        assert_py_unequal(&json!("1"), &json!(1));
-        assert_py_unequal(&json!(0.5), &json!(0.25));
-    }
-
-    #[test]
-    fn python_equality_between_int_and_float_is_exact() {
-        let two_53 = 9_007_199_254_740_992_i64;
-        assert_py_equal(&json!(two_53), &json!(9_007_199_254_740_992.0));
-        // float(2**53 + 1) rounds to 2**53, but Python compares the exact values.
-        assert_py_unequal(&json!(two_53 + 1), &json!(9_007_199_254_740_992.0));
-        assert_py_unequal(&json!(two_53 + 1), &json!(two_53));
-        assert_py_unequal(&json!(u64::MAX), &json!(u64::MAX - 1));
-        assert_py_unequal(&json!(u64::MAX), &json!(18_446_744_073_709_551_616.0));
-        assert_py_equal(&json!(1_u64 << 63), &json!(9_223_372_036_854_775_808.0));
-        assert_py_equal(&json!(i64::MIN), &json!(-9_223_372_036_854_775_808.0));
-        assert_py_equal(&json!(1e300), &json!(1e300));
-        // Parsed from text the way payloads are.
-        let parsed: Json = serde_json::from_str("[18446744073709551615, 1e0, 2.5]").unwrap();
-        assert_py_equal(&parsed, &json!([u64::MAX, true, 2.5]));
-    }
-
-    #[test]
-    fn nan_equals_nothing_and_json_cannot_hold_it() {
-        // serde_json has no NaN (nor infinities), so a payload never yields one; were it
-        // to, `py_eq` would keep every NaN apart, as Python's `==` does.
-        assert!(serde_json::Number::from_f64(f64::NAN).is_none());
-        assert!(!py_num_eq(PyNum::Float(f64::NAN), PyNum::Float(f64::NAN)));
-        assert!(!py_num_eq(PyNum::Float(f64::NAN), PyNum::Int(0)));
-        assert!(py_num_eq(
-            PyNum::Float(f64::INFINITY),
-            PyNum::Float(f64::INFINITY)
-        ));
-        assert!(!py_num_eq(
-            PyNum::Float(f64::INFINITY),
-            PyNum::Int(i128::MAX)
-        ));
-    }
-
-    #[test]
-    fn python_equality_of_lists_is_ordered_and_of_dicts_is_not() {
-        assert_py_equal(&json!([1, "a", null]), &json!([true, "a", null]));
-        assert_py_unequal(&json!([1, 2]), &json!([2, 1]));
-        assert_py_unequal(&json!([1]), &json!([1, 1]));
-        assert_py_unequal(&json!([]), &json!({}));
-        assert_py_equal(
-            &json!({"a": 1, "b": [1.0, {"c": false}]}),
-            &json!({"b": [true, {"c": 0}], "a": 1.0}),
-        );
-        assert_py_unequal(&json!({"a": 1}), &json!({"a": 1, "b": 2}));
-        assert_py_unequal(&json!({"a": 1}), &json!({"b": 1}));
-        assert_py_unequal(&json!({"a": "1"}), &json!({"a": 1}));
     }
 
     #[test]

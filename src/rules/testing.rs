@@ -1,7 +1,7 @@
 //! Helpers for the rules' unit tests: hand a rule rows the way the engine does.
 
 use super::{EventRow, PayloadMode, Rule, RunRow};
-use crate::value::Value;
+use crate::py::value::Value;
 
 fn text_or_null(text: Option<&str>) -> Value {
     text.map_or(Value::Null, |t| Value::Text(t.into()))

@@ -2,11 +2,11 @@
 
 use serde_json::{Map, Value as Json};
 
-use super::support::py_str as cell_str;
 use super::{Action, Diagnostic, Rule, RuleDoc, Severity, TaskRow, declare_rule};
-use crate::config::{DiagConfig, py_str, py_truthy};
-use crate::python::strip;
-use crate::value::RuleFailure;
+use crate::config::DiagConfig;
+use crate::py::json::{to_str, truthy as py_truthy};
+use crate::py::strip;
+use crate::py::value::RuleFailure;
 
 declare_rule! {
     /// ## What it does
@@ -52,7 +52,7 @@ pub struct AuxStatus {
 
 fn text_of(v: Option<&Json>) -> String {
     match v {
-        Some(v) if py_truthy(v) => py_str(v),
+        Some(v) if py_truthy(v) => to_str(v),
         _ => String::new(),
     }
 }
@@ -171,7 +171,7 @@ impl Rule for TriageAuxUnavailable {
             return Ok(None);
         }
         let (task_id_json, task_id) = if task.id.truthy() {
-            (task.id.to_json(), cell_str(&task.id))
+            (task.id.to_json(), task.id.py_str())
         } else {
             (Json::String("<task_id>".into()), "<task_id>".to_string())
         };
@@ -220,7 +220,7 @@ impl Rule for TriageAuxUnavailable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::Value;
+    use crate::py::value::Value;
 
     fn status(yaml: &str) -> Option<AuxStatus> {
         aux_status(DiagConfig::from_runtime(&serde_norway::from_str(yaml).unwrap(), None).map())
