@@ -24,9 +24,11 @@ fn compact(v: &Json) -> String {
     let s = match v {
         Json::Null => "null".to_string(),
         Json::String(s) => {
-            let first = crate::python::first_line(crate::python::strip(s)).unwrap_or("");
+            let stripped = crate::python::strip(s);
+            let first = crate::python::first_line(stripped).unwrap_or("");
             let cut = crate::python::take_chars(first, 80);
-            if cut.len() < s.len() {
+            // Compare with the stripped text: whitespace stripped away is not a cut.
+            if cut.len() < stripped.len() {
                 format!("{cut}…")
             } else {
                 cut.to_string()
@@ -213,4 +215,28 @@ fn copy_body(body: io::BufWriter<std::fs::File>, out: &mut impl Write) -> io::Re
     file.seek(io::SeekFrom::Start(0))?;
     io::copy(&mut file, out)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compact;
+    use serde_json::json;
+
+    #[test]
+    fn stripped_whitespace_is_not_a_cut() {
+        assert_eq!(compact(&json!("boom\n")), "boom");
+        assert_eq!(compact(&json!("boom \n")), "boom");
+        assert_eq!(compact(&json!("  boom\r\n\t")), "boom");
+        assert_eq!(compact(&json!(" \n ")), "");
+    }
+
+    #[test]
+    fn a_second_line_or_the_81st_character_is_a_cut() {
+        assert_eq!(compact(&json!("boom\nbang")), "boom…");
+        assert_eq!(compact(&json!("boom\n\nbang\n")), "boom…");
+        let x80 = "x".repeat(80);
+        assert_eq!(compact(&json!(x80)), x80);
+        assert_eq!(compact(&json!(format!("{x80}\n"))), x80);
+        assert_eq!(compact(&json!(format!("{x80}y"))), format!("{x80}…"));
+    }
 }
