@@ -170,8 +170,9 @@ fn migrate_cmd(cli: &Cli, args: &MigrateArgs, style: &Style) -> Result<ExitCode>
 fn scenarios_cmd(args: &ScenariosArgs, style: &Style) -> Result<ExitCode> {
     let usage = |message: String| Error::Usage { message };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    match (&args.command, args.list) {
-        (None, _) | (Some(_), true) => {
+    // clap refuses `--list` with a subcommand, so `--list` and no subcommand are one case.
+    match &args.command {
+        None => {
             for (i, s) in scenarios::SCENARIOS.iter().enumerate() {
                 let outcomes: Vec<&str> = s.outcomes.iter().map(|o| o.as_str()).collect();
                 writeln!(
@@ -184,27 +185,21 @@ fn scenarios_cmd(args: &ScenariosArgs, style: &Style) -> Result<ExitCode> {
                 )?;
             }
         }
-        (
-            Some(ScenariosCommand::Build {
-                out: dir,
-                scenarios: names,
-                force,
-            }),
-            false,
-        ) => {
+        Some(ScenariosCommand::Build {
+            out: dir,
+            scenarios: names,
+            force,
+        }) => {
             let selected = scenarios::select(names).map_err(usage)?;
             let paths = scenarios::verify::build(dir, &selected, *force)?;
             for p in paths {
                 writeln!(out, "wrote {}", p.display())?;
             }
         }
-        (
-            Some(ScenariosCommand::Verify {
-                scenarios: names,
-                json,
-            }),
-            false,
-        ) => {
+        Some(ScenariosCommand::Verify {
+            scenarios: names,
+            json,
+        }) => {
             let selected = scenarios::select(names).map_err(usage)?;
             let dir = tempfile::tempdir().map_err(Error::Output)?;
             let checks = scenarios::verify::verify(dir.path(), &selected)?;
