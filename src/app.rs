@@ -3,7 +3,7 @@
 //! Exit codes: 0 clean (or migrated), 1 findings (or `--check` says work is needed),
 //! 2 any error (raised as [`Error`] and printed by `main`).
 
-use std::io::{Seek, SeekFrom, Write};
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -36,7 +36,7 @@ fn diagnose_cmd(cli: &Cli, args: &DiagnoseArgs, style: &Style) -> Result<ExitCod
     if args.list_rules {
         let mut out = stdout.lock();
         for k in rules::KINDS {
-            writeln!(out, "{k}")?;
+            writeln!(out, "{k}").map_err(Error::Output)?;
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -70,33 +70,29 @@ fn diagnose_cmd(cli: &Cli, args: &DiagnoseArgs, style: &Style) -> Result<ExitCod
         // The document goes to a temporary file first and reaches stdout only once the
         // scan has succeeded: an error in the middle of a board must never leave a
         // consumer half a JSON array (exit 2 with stdout empty instead).
-        let spill_err = |source| Error::Io {
-            path: std::env::temp_dir(),
-            source,
-        };
+        let spill_err = Error::temp_file;
         let spill = tempfile::tempfile().map_err(spill_err)?;
         let mut writer = ArrayWriter::new(std::io::BufWriter::new(spill));
         summary = diagnose::run(&path, &cfg, &opts, |rep| {
             found += rep.diagnostics.len();
             writer.push(&rep).map_err(spill_err)
         })?;
-        let mut spill = writer
+        let spill = writer
             .finish()
             .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
             .map_err(spill_err)?;
-        spill.seek(SeekFrom::Start(0)).map_err(spill_err)?;
         let mut out = stdout.lock();
-        std::io::copy(&mut spill, &mut out)?;
-        out.flush()?;
+        diagnose_text::replay(spill, &mut out)?;
+        out.flush().map_err(Error::Output)?;
     } else {
         let mut text = diagnose_text::TextReport::new(*style)?;
         summary = diagnose::run(&path, &cfg, &opts, |rep| {
             found += rep.diagnostics.len();
-            text.add(&rep).map_err(Error::Output)
+            text.add(&rep).map_err(Error::temp_file)
         })?;
         let mut out = std::io::BufWriter::new(stdout.lock());
         text.finish(&mut out, &path, cfg.source.as_deref(), &summary)?;
-        out.flush()?;
+        out.flush().map_err(Error::Output)?;
     }
     if let Some(w) = &summary.filesystem_warning {
         eprintln!("warning: {w}");
@@ -182,7 +178,8 @@ fn scenarios_cmd(args: &ScenariosArgs, style: &Style) -> Result<ExitCode> {
                     scenarios::task_id(i),
                     s.about,
                     outcomes.join(",")
-                )?;
+                )
+                .map_err(Error::Output)?;
             }
         }
         Some(ScenariosCommand::Build {
@@ -193,7 +190,7 @@ fn scenarios_cmd(args: &ScenariosArgs, style: &Style) -> Result<ExitCode> {
             let selected = scenarios::select(names).map_err(usage)?;
             let paths = scenarios::verify::build(dir, &selected, *force)?;
             for p in paths {
-                writeln!(out, "wrote {}", p.display())?;
+                writeln!(out, "wrote {}", p.display()).map_err(Error::Output)?;
             }
         }
         Some(ScenariosCommand::Verify {
@@ -201,14 +198,14 @@ fn scenarios_cmd(args: &ScenariosArgs, style: &Style) -> Result<ExitCode> {
             json,
         }) => {
             let selected = scenarios::select(names).map_err(usage)?;
-            let dir = tempfile::tempdir().map_err(Error::Output)?;
+            let dir = tempfile::tempdir().map_err(Error::temp_file)?;
             let checks = scenarios::verify::verify(dir.path(), &selected)?;
             if *json {
-                writeln!(out, "{}", to_string(&checks))?;
+                writeln!(out, "{}", to_string(&checks)).map_err(Error::Output)?;
             } else {
-                scenarios_text::verify(&mut out, style, &checks)?;
+                scenarios_text::verify(&mut out, style, &checks).map_err(Error::Output)?;
             }
-            out.flush()?;
+            out.flush().map_err(Error::Output)?;
             return Ok(if checks.iter().all(|c| c.pass) {
                 ExitCode::SUCCESS
             } else {
@@ -216,7 +213,7 @@ fn scenarios_cmd(args: &ScenariosArgs, style: &Style) -> Result<ExitCode> {
             });
         }
     }
-    out.flush()?;
+    out.flush().map_err(Error::Output)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -263,7 +260,7 @@ fn simulate_cmd(args: &SimulateArgs) -> Result<ExitCode> {
         (_, None) => format!("unified semantics, limit {}", args.limit),
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    scenarios_text::simulate(&mut out, &steps, &note)?;
-    out.flush()?;
+    scenarios_text::simulate(&mut out, &steps, &note).map_err(Error::Output)?;
+    out.flush().map_err(Error::Output)?;
     Ok(ExitCode::SUCCESS)
 }

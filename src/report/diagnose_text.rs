@@ -7,6 +7,7 @@ use serde_json::Value as Json;
 
 use super::style::Style;
 use crate::diagnose::{Summary, TaskReport};
+use crate::error::{Error, Result};
 use crate::escape;
 use crate::rules::{Diagnostic, Severity, support::py_str};
 
@@ -89,16 +90,17 @@ pub struct TextReport {
 }
 
 impl TextReport {
-    pub fn new(style: Style) -> io::Result<Self> {
+    pub fn new(style: Style) -> Result<Self> {
         Ok(TextReport {
             style,
-            body: io::BufWriter::new(tempfile::tempfile()?),
+            body: io::BufWriter::new(tempfile::tempfile().map_err(Error::temp_file)?),
             tasks: 0,
             diagnostics: 0,
             counts: Vec::new(),
         })
     }
 
+    /// Render one task into the temporary file (so an error here is the temporary file's).
     pub fn add(&mut self, r: &TaskReport) -> io::Result<()> {
         let (style, out) = (&self.style, &mut self.body);
         writeln!(out)?;
@@ -146,7 +148,7 @@ impl TextReport {
         board: &std::path::Path,
         config: Option<&std::path::Path>,
         summary: &Summary,
-    ) -> io::Result<()> {
+    ) -> Result<()> {
         let style = self.style;
         writeln!(
             out,
@@ -161,18 +163,20 @@ impl TextReport {
             } else {
                 "tasks"
             }
-        )?;
+        )
+        .map_err(Error::Output)?;
         if let Some(c) = config {
             writeln!(
                 out,
                 "{} {}",
                 style.dim("config:"),
                 escape::line(&c.display().to_string())
-            )?;
+            )
+            .map_err(Error::Output)?;
         }
         let (n, total) = (self.tasks, self.diagnostics);
         if n == 0 {
-            writeln!(out, "No task needs attention.")?;
+            writeln!(out, "No task needs attention.").map_err(Error::Output)?;
             // A task asked for with --task is still shown, with "no diagnostics".
             copy_body(self.body, out)?;
             return Ok(());
@@ -187,7 +191,8 @@ impl TextReport {
             out,
             "{}",
             style.bold(&format!("{n} {noun} attention ({total} {diags})"))
-        )?;
+        )
+        .map_err(Error::Output)?;
         copy_body(self.body, out)?;
         self.counts.sort_by_key(|(k, s, _)| {
             (
@@ -202,19 +207,37 @@ impl TextReport {
         for (k, s, c) in &self.counts {
             table.add_row([k.to_string(), s.as_str().to_string(), c.to_string()]);
         }
-        writeln!(out)?;
-        writeln!(out, "{table}")?;
+        writeln!(out).map_err(Error::Output)?;
+        writeln!(out, "{table}").map_err(Error::Output)?;
         Ok(())
     }
 }
 
 /// Replay the rendered tasks from the temporary file.
-fn copy_body(body: io::BufWriter<std::fs::File>, out: &mut impl Write) -> io::Result<()> {
-    use std::io::Seek;
-    let mut file = body.into_inner().map_err(io::IntoInnerError::into_error)?;
-    file.seek(io::SeekFrom::Start(0))?;
-    io::copy(&mut file, out)?;
-    Ok(())
+fn copy_body(body: io::BufWriter<std::fs::File>, out: &mut impl Write) -> Result<()> {
+    let file = body
+        .into_inner()
+        .map_err(|e| Error::temp_file(e.into_error()))?;
+    replay(file, out)
+}
+
+/// Copy a finished temporary file to `out` from its start. Reading the file back is
+/// [`Error::TempFile`], writing `out` (stdout) is [`Error::Output`], so that only a pipe the
+/// reader closed can take `main`'s exit-0 path.
+pub fn replay(mut file: std::fs::File, out: &mut impl Write) -> Result<()> {
+    use std::io::{Read, Seek};
+    file.seek(io::SeekFrom::Start(0))
+        .map_err(Error::temp_file)?;
+    let mut buf = vec![0; 64 * 1024];
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::temp_file(e)),
+        };
+        out.write_all(&buf[..n]).map_err(Error::Output)?;
+    }
 }
 
 #[cfg(test)]
