@@ -38,16 +38,16 @@ fn diagnose_cmd(cli: &Cli, args: &DiagnoseArgs, style: &Style) -> Result<ExitCod
         let doc = rules::doc(kind).expect("clap accepts only registered kinds");
         let mut out = stdout.lock();
         if args.json {
-            writeln!(out, "{}", to_string(doc))?;
+            writeln!(out, "{}", to_string(doc)).map_err(Error::Output)?;
         } else {
-            diagnose_text::explain(&mut out, doc)?;
+            diagnose_text::explain(&mut out, doc).map_err(Error::Output)?;
         }
         return Ok(ExitCode::SUCCESS);
     }
     if args.list_rules {
         let mut out = stdout.lock();
         for k in rules::KINDS {
-            writeln!(out, "{k}")?;
+            writeln!(out, "{k}").map_err(Error::Output)?;
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -66,14 +66,14 @@ fn diagnose_cmd(cli: &Cli, args: &DiagnoseArgs, style: &Style) -> Result<ExitCod
         wait: args.wait,
     };
     let mut sink: Box<dyn Sink> = if args.json {
-        Box::new(JsonSink::new()?)
+        Box::new(JsonSink::new().map_err(Error::temp_file)?)
     } else {
-        Box::new(TextReport::new(*style)?)
+        Box::new(TextReport::new(*style).map_err(Error::temp_file)?)
     };
     let mut found = 0usize;
     let summary = diagnose::run(&path, &cfg, &opts, |rep| {
         found += rep.diagnostics.len();
-        sink.add(&rep).map_err(Error::Output)
+        sink.add(&rep).map_err(Error::temp_file)
     })?;
     let info = RunInfo {
         board: &path,
@@ -81,8 +81,8 @@ fn diagnose_cmd(cli: &Cli, args: &DiagnoseArgs, style: &Style) -> Result<ExitCod
         summary: &summary,
     };
     let mut out = std::io::BufWriter::new(stdout.lock());
-    sink.finish(&mut out, &info)?;
-    out.flush()?;
+    sink.finish(&mut out, &info).map_err(Error::Output)?;
+    out.flush().map_err(Error::Output)?;
     if let Some(w) = &summary.filesystem_warning {
         eprintln!("warning: {w}");
     }
@@ -144,8 +144,9 @@ fn migrate_cmd(cli: &Cli, args: &MigrateArgs, style: &Style) -> Result<ExitCode>
 fn scenarios_cmd(args: &ScenariosArgs, style: &Style) -> Result<ExitCode> {
     let usage = |message: String| Error::Usage { message };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    match (&args.command, args.list) {
-        (None, _) | (Some(_), true) => {
+    // clap refuses `--list` with a subcommand, so `--list` and no subcommand are one case.
+    match &args.command {
+        None => {
             for (i, s) in scenarios::SCENARIOS.iter().enumerate() {
                 let outcomes: Vec<&str> = s.outcomes.iter().map(|o| o.as_str()).collect();
                 writeln!(
@@ -155,39 +156,34 @@ fn scenarios_cmd(args: &ScenariosArgs, style: &Style) -> Result<ExitCode> {
                     scenarios::task_id(i),
                     s.about,
                     outcomes.join(",")
-                )?;
+                )
+                .map_err(Error::Output)?;
             }
         }
-        (
-            Some(ScenariosCommand::Build {
-                out: dir,
-                scenarios: names,
-                force,
-            }),
-            false,
-        ) => {
+        Some(ScenariosCommand::Build {
+            out: dir,
+            scenarios: names,
+            force,
+        }) => {
             let selected = scenarios::select(names).map_err(usage)?;
             let paths = scenarios::verify::build(dir, &selected, *force)?;
             for p in paths {
-                writeln!(out, "wrote {}", p.display())?;
+                writeln!(out, "wrote {}", p.display()).map_err(Error::Output)?;
             }
         }
-        (
-            Some(ScenariosCommand::Verify {
-                scenarios: names,
-                json,
-            }),
-            false,
-        ) => {
+        Some(ScenariosCommand::Verify {
+            scenarios: names,
+            json,
+        }) => {
             let selected = scenarios::select(names).map_err(usage)?;
-            let dir = tempfile::tempdir().map_err(Error::Output)?;
+            let dir = tempfile::tempdir().map_err(Error::temp_file)?;
             let checks = scenarios::verify::verify(dir.path(), &selected)?;
             if *json {
-                writeln!(out, "{}", to_string(&checks))?;
+                writeln!(out, "{}", to_string(&checks)).map_err(Error::Output)?;
             } else {
-                scenarios::text::verify(&mut out, style, &checks)?;
+                scenarios::text::verify(&mut out, style, &checks).map_err(Error::Output)?;
             }
-            out.flush()?;
+            out.flush().map_err(Error::Output)?;
             return Ok(if checks.iter().all(|c| c.pass) {
                 ExitCode::SUCCESS
             } else {
@@ -195,14 +191,14 @@ fn scenarios_cmd(args: &ScenariosArgs, style: &Style) -> Result<ExitCode> {
             });
         }
     }
-    out.flush()?;
+    out.flush().map_err(Error::Output)?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn simulate_cmd(args: &SimulateArgs) -> Result<ExitCode> {
     let sim = scenarios::simulate(&args.outcomes, args.semantics, args.limit, args.max_retries);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    scenarios::text::simulate(&mut out, &sim.steps, &sim.note)?;
-    out.flush()?;
+    scenarios::text::simulate(&mut out, &sim.steps, &sim.note).map_err(Error::Output)?;
+    out.flush().map_err(Error::Output)?;
     Ok(ExitCode::SUCCESS)
 }

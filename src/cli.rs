@@ -42,10 +42,13 @@ pub enum Command {
     Simulate(SimulateArgs),
 }
 
+// `--list` is not global and conflicts with the subcommands: `scenarios build --list` must
+// be refused, not a listing in place of the build.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct ScenariosArgs {
-    /// List the scenarios and exit.
-    #[arg(long, global = true)]
+    /// List the scenarios and exit (what `scenarios` alone does).
+    #[arg(long)]
     pub list: bool,
 
     #[command(subcommand)]

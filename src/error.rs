@@ -314,9 +314,25 @@ pub enum Error {
     #[diagnostic(code(kanban_doctor::usage))]
     Usage { message: String },
 
+    /// Writing to stdout failed. Only for stdout: `main` treats a broken pipe here as the
+    /// reader's choice (exit 0), so no other I/O error may become this variant.
     #[error("cannot write output: {}", esc_err(.0))]
     #[diagnostic(code(kanban_doctor::output))]
-    Output(#[from] std::io::Error),
+    Output(#[source] std::io::Error),
+
+    #[error("cannot use a temporary file in {}: {}", esc(.dir), esc_err(.source))]
+    #[diagnostic(
+        code(kanban_doctor::temp_file),
+        help(
+            "kanban-doctor keeps a report (or scratch boards) in the temporary directory until it is complete; point TMPDIR at a writable directory with free space. Nothing was changed"
+        )
+    )]
+    TempFile {
+        /// The temporary directory in use (`TMPDIR`, else `/tmp`).
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 
     #[error(
         "the board {} WAS migrated, but the report could not be written: {}",
@@ -370,6 +386,14 @@ impl EscapeArg for String {
 }
 
 impl Error {
+    /// A temporary file or directory could not be created, written or read back.
+    pub fn temp_file(source: std::io::Error) -> Self {
+        Error::TempFile {
+            dir: std::env::temp_dir(),
+            source,
+        }
+    }
+
     /// A SQLite error, classified: a bounded lock wait that ran out, a damaged file, a hot
     /// journal, a read-only file, an I/O failure, or SQLite's own message as a last resort.
     pub fn from_sqlite(

@@ -512,3 +512,35 @@ fn explain_prints_a_rules_documentation() {
         .assert()
         .code(2);
 }
+
+/// The data line cuts a long or multi-line value to its first line and marks the cut with
+/// "…"; trailing whitespace stripped away is not a cut.
+#[test]
+fn a_trailing_newline_is_not_a_cut_in_the_data_line() {
+    let long = format!("{}\nsecond line", "x".repeat(30));
+    for (error, shown) in [
+        ("boom\n", "last_error=boom |"),
+        ("boom \n", "last_error=boom |"),
+        (
+            long.as_str(),
+            &format!("last_error={}… |", "x".repeat(30))[..],
+        ),
+    ] {
+        let (_d, path) = copy_fixture("boards/current.db");
+        {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            conn.execute(
+                "UPDATE tasks SET status = 'ready', consecutive_failures = 3, \
+                 last_failure_error = ?1, claim_lock = NULL \
+                 WHERE id = (SELECT id FROM tasks ORDER BY rowid LIMIT 1)",
+                [error],
+            )
+            .unwrap();
+        }
+        let text = stdout(&run(&["--db", path.to_str().unwrap(), "--now", NOW]));
+        assert!(
+            text.contains(shown),
+            "{error:?} should show {shown:?}:\n{text}"
+        );
+    }
+}

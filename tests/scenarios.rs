@@ -304,3 +304,38 @@ fn the_readme_shows_what_the_first_command_prints() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(String::from_utf8(out.stdout).unwrap(), shown);
 }
+
+/// `--list` belongs to `scenarios` alone: with a subcommand it is refused, never a silent
+/// listing in place of the build or the verification asked for.
+#[test]
+fn list_with_a_subcommand_is_refused_not_a_skipped_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    for args in [
+        &["scenarios", "build", "--list", "--out"][..],
+        &["scenarios", "--list", "build", "--out"][..],
+    ] {
+        cmd()
+            .args(args)
+            .arg(&out)
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicate::str::contains("--list"));
+        assert!(!out.exists(), "{args:?} wrote {}", out.display());
+    }
+    for args in [
+        &["scenarios", "verify", "--list"][..],
+        &["scenarios", "--list", "verify"][..],
+    ] {
+        cmd().args(args).assert().code(2).stdout("");
+    }
+    // Alone, it lists, as `scenarios` with no subcommand does.
+    let listed = cmd().args(["scenarios", "--list"]).output().unwrap();
+    assert_eq!(listed.status.code(), Some(0));
+    assert_eq!(
+        listed.stdout,
+        cmd().arg("scenarios").output().unwrap().stdout
+    );
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("t_00000001"));
+}

@@ -25,9 +25,11 @@ fn compact(v: &Json) -> String {
     let s = match v {
         Json::Null => "null".to_string(),
         Json::String(s) => {
-            let first = crate::py::first_line(crate::py::strip(s)).unwrap_or("");
+            let stripped = crate::py::strip(s);
+            let first = crate::py::first_line(stripped).unwrap_or("");
             let cut = crate::py::take_chars(first, 80);
-            if cut.len() < s.len() {
+            // Compare with the stripped text: whitespace stripped away is not a cut.
+            if cut.len() < stripped.len() {
                 format!("{cut}…")
             } else {
                 cut.to_string()
