@@ -34,3 +34,19 @@ mod py;
 mod report;
 pub mod rules;
 pub mod scenarios;
+
+/// What the fuzz targets (`fuzz/`) reach inside the crate. Not an API: it exists only
+/// with the `fuzzing` feature, which `fuzz/Cargo.toml` turns on.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::board::header::{self, Journal};
+    pub use crate::config::DiagConfig;
+    pub mod escape {
+        pub use crate::escape::line;
+    }
+    pub use crate::py::json::eq as py_eq;
+    pub use crate::py::value::Value;
+    pub use crate::rules::support::{ActiveHits, UniqueList, iter_ids, payload_object};
+    pub use crate::rules::{EventRow, PayloadMode};
+}

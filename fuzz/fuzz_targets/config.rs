@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use kanban_doctor::config::DiagConfig;
+use kanban_doctor::fuzzing::DiagConfig;
 use kanban_doctor::error::Error;
 use libfuzzer_sys::fuzz_target;
 

@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 
-use kanban_doctor::escape;
+use kanban_doctor::fuzzing::escape;
 use libfuzzer_sys::fuzz_target;
 
 /// Characters that must never reach the terminal raw.

@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use kanban_doctor::board::header::{self, Journal};
+use kanban_doctor::fuzzing::{Journal, header};
 use kanban_doctor::error::Error;
 use libfuzzer_sys::fuzz_target;
 

@@ -14,9 +14,9 @@
 
 #![no_main]
 
-use kanban_doctor::rules::support::{ActiveHits, UniqueList, iter_ids, payload_object, py_eq};
-use kanban_doctor::rules::{EventRow, PayloadMode};
-use kanban_doctor::value::Value;
+use kanban_doctor::fuzzing::{ActiveHits, UniqueList, iter_ids, payload_object, py_eq};
+use kanban_doctor::fuzzing::{EventRow, PayloadMode};
+use kanban_doctor::fuzzing::Value;
 use libfuzzer_sys::arbitrary::{Result as ArbResult, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Number, Value as Json};
