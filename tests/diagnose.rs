@@ -146,18 +146,168 @@ fn a_legacy_board_is_left_byte_identical_and_read_as_if_migrated() {
     assert_eq!(a.stdout, c.stdout);
 }
 
+/// Extra rows for the first task, so that the event and run passes, which come before the
+/// task pass, take a measurable time.
+const SNAPSHOT_EVENTS: u32 = 60_000;
+const SNAPSHOT_RUNS: u32 = 40_000;
+
+/// A WAL board whose last task (in row order) is ready, with no counter, events or runs,
+/// behind many events and runs of another task. Checkpointed: no `-wal` left.
+fn snapshot_board(dir: &std::path::Path) -> (std::path::PathBuf, String) {
+    let path = dir.join("kanban.db");
+    std::fs::copy(fixture("boards/legacy-wal.db"), &path).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let last: String = conn
+        .query_row(
+            "SELECT id FROM tasks WHERE rowid = (SELECT max(rowid) FROM tasks)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    conn.execute_batch(&format!(
+        "BEGIN;
+         UPDATE tasks SET status = 'ready', spawn_failures = 0, last_spawn_error = NULL,
+                          claim_lock = NULL WHERE id = '{last}';
+         DELETE FROM task_events WHERE task_id = '{last}';
+         DELETE FROM task_runs WHERE task_id = '{last}';
+         WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < {SNAPSHOT_EVENTS})
+         INSERT INTO task_events (task_id, kind, payload, created_at)
+         SELECT (SELECT id FROM tasks ORDER BY rowid LIMIT 1), 'commented', NULL, 1700000000 + x
+         FROM n;
+         WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < {SNAPSHOT_RUNS})
+         INSERT INTO task_runs (task_id, status, started_at, ended_at, outcome)
+         SELECT (SELECT id FROM tasks ORDER BY rowid LIMIT 1), 'done', 1700000000 + x,
+                1700000001 + x, 'completed'
+         FROM n;
+         COMMIT;"
+    ))
+    .unwrap();
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap();
+    (path, last)
+}
+
+/// The one transaction of the snapshot test: `task` gets an old `blocked` event, a
+/// timed-out run, and a blocked status with a counter of 4.
+fn snapshot_write(conn: &rusqlite::Connection, task: &str) {
+    conn.execute_batch(&format!(
+        "BEGIN IMMEDIATE;
+         INSERT INTO task_events (task_id, kind, payload, created_at)
+           VALUES ('{task}', 'blocked', NULL, 1700000000);
+         INSERT INTO task_runs (task_id, status, started_at, ended_at, outcome, error)
+           VALUES ('{task}', 'done', 1700000000, 1700000060, 'timed_out', 'late');
+         UPDATE tasks SET status = 'blocked', spawn_failures = 4, last_spawn_error = 'late'
+           WHERE id = '{task}';
+         COMMIT;"
+    ))
+    .unwrap();
+}
+
+/// What `diagnose --json` says about `task`: the kinds it flags, and the outcome
+/// `repeated_failures` names.
+fn flags_of(stdout: &[u8], task: &str) -> (Vec<String>, Option<String>) {
+    let v: Vec<serde_json::Value> = serde_json::from_slice(stdout).unwrap();
+    let Some(t) = v.iter().find(|t| t["task_id"] == task) else {
+        return (Vec::new(), None);
+    };
+    let diags = t["diagnostics"].as_array().unwrap();
+    let mut kinds: Vec<String> = diags
+        .iter()
+        .map(|d| d["kind"].as_str().unwrap().to_string())
+        .collect();
+    kinds.sort();
+    let outcome = diags
+        .iter()
+        .find(|d| d["kind"] == "repeated_failures")
+        .and_then(|d| d["data"]["most_recent_outcome"].as_str())
+        .map(str::to_string);
+    (kinds, outcome)
+}
+
+/// `diagnose` reads events, then runs, then tasks, in one read transaction. A writer
+/// commits one transaction mid-scan, at a random moment, that gives the last task a
+/// `blocked` event (read in the first pass), a timed-out run (the second) and a blocked
+/// status with a counter of 4 (the third). Seen whole, the task has `stuck_in_blocked` and
+/// `repeated_failures` naming `timed_out`; not seen, nothing. Any other combination is a
+/// torn read: one pass saw the write and another did not.
 #[test]
 fn a_wal_board_with_an_open_writer_is_read_from_a_snapshot() {
-    let (_d, path) = copy_fixture("boards/legacy-wal.db");
-    let before = run(&["--db", path.to_str().unwrap(), "--now", NOW, "--json"]);
-    let writer = rusqlite::Connection::open(&path).unwrap();
-    writer
-        .execute_batch("BEGIN IMMEDIATE; UPDATE tasks SET spawn_failures = 99;")
+    let dir = tempfile::tempdir().unwrap();
+    let (template, task) = snapshot_board(dir.path());
+    let args = [
+        "diagnose",
+        "--json",
+        "--now",
+        NOW,
+        "--rule",
+        "stuck_in_blocked",
+        "--rule",
+        "repeated_failures",
+    ];
+    let whole = (
+        vec![
+            "repeated_failures".to_string(),
+            "stuck_in_blocked".to_string(),
+        ],
+        Some("timed_out".to_string()),
+    );
+    let started = std::time::Instant::now();
+    let base = cmd()
+        .args(args)
+        .arg("--db")
+        .arg(&template)
+        .output()
         .unwrap();
-    // The uncommitted write is invisible and does not block the reader.
-    let during = run(&["--db", path.to_str().unwrap(), "--now", NOW, "--json"]);
-    assert_eq!(during.stdout, before.stdout);
-    writer.execute_batch("ROLLBACK").unwrap();
+    let scan = started.elapsed();
+    assert_eq!(flags_of(&base.stdout, &task), (Vec::new(), None));
+    // The control: committed before the scan, the write is seen whole.
+    let path = dir.path().join("control.db");
+    std::fs::copy(&template, &path).unwrap();
+    snapshot_write(&rusqlite::Connection::open(&path).unwrap(), &task);
+    let control = cmd().args(args).arg("--db").arg(&path).output().unwrap();
+    assert_eq!(flags_of(&control.stdout, &task), whole);
+    let mut seed = u64::from(std::process::id()) ^ started.elapsed().subsec_nanos() as u64;
+    let (mut before, mut after) = (0, 0);
+    for trial in 0..6 {
+        let path = dir.path().join(format!("trial-{trial}.db"));
+        std::fs::copy(&template, &path).unwrap();
+        // The writer's connection is open before the scan starts, as a dispatcher's is.
+        let writer = rusqlite::Connection::open(&path).unwrap();
+        writer
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .unwrap();
+        writer
+            .query_row("SELECT count(*) FROM tasks", [], |r| r.get::<_, i64>(0))
+            .unwrap();
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let delay = scan.mul_f64((seed >> 11) as f64 / (1u64 << 53) as f64);
+        let t = task.clone();
+        let write = std::thread::spawn(move || {
+            std::thread::sleep(delay);
+            snapshot_write(&writer, &t);
+        });
+        let out = cmd().args(args).arg("--db").arg(&path).output().unwrap();
+        write.join().unwrap();
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let seen = flags_of(&out.stdout, &task);
+        if seen == whole {
+            after += 1;
+        } else {
+            assert_eq!(
+                seen,
+                (Vec::new(), None),
+                "trial {trial}, write after {delay:?} of a {scan:?} scan: a torn read"
+            );
+            before += 1;
+        }
+    }
+    eprintln!("scan {scan:?}: the write was seen whole {after} times, not at all {before} times");
 }
 
 #[test]
@@ -187,20 +337,100 @@ fn untrusted_text_is_escaped_in_the_table_but_faithful_in_json() {
     assert!(json.contains('\u{202e}'));
 }
 
+/// `arg` quoted for `sh`.
+fn sh_quote(arg: &std::ffi::OsStr) -> String {
+    format!("'{}'", arg.to_str().unwrap().replace('\'', r"'\''"))
+}
+
+/// util-linux `script`, when it exists and can allocate a pseudo-terminal here.
+fn script_works() -> bool {
+    std::process::Command::new("script")
+        .args(["-qec", "true", "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Run `kanban-doctor diagnose` with `args` with its stdout on a pseudo-terminal
+/// (`script -qec`), with `NO_COLOR` and `TERM` as given (`None`: unset), and return what
+/// the terminal showed.
+fn diagnose_on_a_tty(args: &[&str], no_color: Option<&str>, term: Option<&str>) -> String {
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_kanban-doctor"));
+    let line = std::iter::once(bin.as_os_str())
+        .chain(std::iter::once("diagnose".as_ref()))
+        .chain(args.iter().map(|a| a.as_ref()))
+        .map(sh_quote)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let home = std::env::temp_dir().join("kanban-doctor-test-empty-home");
+    std::fs::create_dir_all(&home).unwrap();
+    let mut c = std::process::Command::new("script");
+    c.args(["-qec", &line, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .env("HERMES_HOME", &home)
+        .env_remove("HERMES_KANBAN_DB")
+        .env_remove("HERMES_KANBAN_HOME")
+        .env_remove("HERMES_KANBAN_BOARD");
+    match no_color {
+        Some(v) => c.env("NO_COLOR", v),
+        None => c.env_remove("NO_COLOR"),
+    };
+    match term {
+        Some(v) => c.env("TERM", v),
+        None => c.env_remove("TERM"),
+    };
+    let out = c.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    // `script -e` exits with the command's code: 1, there are findings.
+    assert_eq!(out.status.code(), Some(1), "{line}: {text}");
+    assert!(text.contains("tasks need attention"), "{line}: {text}");
+    text
+}
+
 #[test]
 fn color_only_when_asked_or_on_a_terminal() {
     let db = fixture(SORTING);
-    let plain = stdout(&run(&["--db", db.to_str().unwrap(), "--now", NOW]));
-    assert!(!plain.contains('\x1b'));
-    let colored = stdout(&run(&[
-        "--db",
-        db.to_str().unwrap(),
-        "--now",
-        NOW,
-        "--color",
-        "always",
-    ]));
+    let db = db.to_str().unwrap();
+    let base = ["--db", db, "--now", NOW];
+    // Off a terminal: no color, even with NO_COLOR unset and a capable TERM.
+    let piped = cmd()
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm-256color")
+        .arg("diagnose")
+        .args(base)
+        .output()
+        .unwrap();
+    assert_eq!(piped.status.code(), Some(1));
+    assert!(!stdout(&piped).contains('\x1b'));
+    let colored = stdout(&run(&[&base[..], &["--color", "always"][..]].concat()));
     assert!(colored.contains("\x1b["));
+
+    if !script_works() {
+        eprintln!("skipped the terminal cases: util-linux `script` is missing or has no pty");
+        return;
+    }
+    let tty = |extra: &[&str], no_color, term| {
+        diagnose_on_a_tty(&[&base[..], extra].concat(), no_color, term)
+    };
+    let xterm = Some("xterm-256color");
+    for (extra, no_color, term, color) in [
+        (&[][..], None, xterm, true),
+        (&["--color", "auto"][..], None, xterm, true),
+        (&["--color", "auto"][..], None, None, true),
+        // NO_COLOR counts only when it is set and not empty (no-color.org).
+        (&["--color", "auto"][..], Some(""), xterm, true),
+        (&["--color", "auto"][..], Some("1"), xterm, false),
+        (&["--color", "auto"][..], None, Some("dumb"), false),
+        (&["--color", "never"][..], None, xterm, false),
+        (&["--color", "always"][..], Some("1"), Some("dumb"), true),
+    ] {
+        let text = tty(extra, no_color, term);
+        assert_eq!(
+            text.contains("\x1b["),
+            color,
+            "{extra:?} NO_COLOR={no_color:?} TERM={term:?}: {text:?}"
+        );
+    }
 }
 
 #[test]

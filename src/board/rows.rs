@@ -425,8 +425,104 @@ mod tests {
         assert_eq!(counter_exprs(&snap(&["id"])), ("0".into(), "NULL".into()));
     }
 
+    /// An in-memory board from `sql`, and its snapshot as every command reads it.
+    fn board(sql: &str) -> (rusqlite::Connection, Snapshot) {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(sql).unwrap();
+        let snap = Snapshot::read(&conn).unwrap();
+        (conn, snap)
+    }
+
+    fn read_tasks(conn: &rusqlite::Connection, snap: &Snapshot) -> Vec<TaskRow> {
+        let sql = format!("{} ORDER BY rowid", task_select(snap));
+        let mut stmt = conn.prepare(&sql).unwrap();
+        stmt.query_map([], task_from_row)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    fn text(s: &str) -> Value {
+        Value::Text(s.into())
+    }
+
     #[test]
     fn missing_columns_read_as_null() {
-        assert!(task_select(&snap(&["id", "title"])).contains("NULL"));
+        // No assignee, claim_lock or created_at; the counter under its legacy name only.
+        let (conn, snap) = board(
+            "CREATE TABLE tasks (id TEXT PRIMARY KEY, title TEXT, status TEXT,
+                                 spawn_failures INTEGER, last_spawn_error TEXT);
+             INSERT INTO tasks VALUES ('t_1', 'first', 'ready', 4, 'boom');",
+        );
+        let rows = read_tasks(&conn, &snap);
+        assert_eq!(rows.len(), 1);
+        let t = &rows[0];
+        assert_eq!(
+            (&t.id, &t.title, &t.status),
+            (&text("t_1"), &text("first"), &text("ready"))
+        );
+        assert_eq!(
+            (&t.assignee, &t.claim_lock, &t.created_at),
+            (&Value::Null, &Value::Null, &Value::Null)
+        );
+        assert_eq!(t.consecutive_failures, Value::Int(4));
+        assert_eq!(t.last_failure_error, text("boom"));
+    }
+
+    #[test]
+    fn present_columns_read_their_values_and_absent_counters_their_defaults() {
+        let (conn, snap) = board(
+            "CREATE TABLE tasks (claim_lock TEXT, status TEXT, id TEXT, assignee TEXT,
+                                 created_at INTEGER, title TEXT);
+             INSERT INTO tasks VALUES ('lock', 'running', 't_2', 'coder', 1796000000, NULL);",
+        );
+        let t = &read_tasks(&conn, &snap)[0];
+        assert_eq!(t.id, text("t_2"));
+        assert_eq!(t.title, Value::Null);
+        assert_eq!(t.status, text("running"));
+        assert_eq!(t.assignee, text("coder"));
+        assert_eq!(t.claim_lock, text("lock"));
+        assert_eq!(t.created_at, Value::Int(1_796_000_000));
+        // Neither counter name: the migration's defaults.
+        assert_eq!(t.consecutive_failures, Value::Int(0));
+        assert_eq!(t.last_failure_error, Value::Null);
+    }
+
+    #[test]
+    fn events_and_runs_without_optional_columns_read_as_null() {
+        let (conn, snap) = board(
+            "CREATE TABLE tasks (id TEXT, status TEXT);
+             CREATE TABLE task_events (task_id TEXT, kind TEXT);
+             CREATE TABLE task_runs (task_id TEXT, outcome TEXT);
+             INSERT INTO task_events VALUES ('t_1', 'ready'), ('t_1', 'blocked');
+             INSERT INTO task_runs VALUES ('t_1', 'crashed');",
+        );
+        let events = events_sql(&snap, &["blocked"], false, false).unwrap();
+        let got: Vec<(Value, Value, Value, Value)> = conn
+            .prepare(&events)
+            .unwrap()
+            .query_map([], |r| {
+                let v = |i| r.get_ref(i).map(Value::from_ref);
+                Ok((v(0)?, v(1)?, v(2)?, v(3)?))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        // Ordered by rowid; `ready` read under its current name; no payload, no time.
+        assert_eq!(
+            got,
+            [
+                (text("t_1"), text("promoted"), Value::Null, Value::Null),
+                (text("t_1"), text("blocked"), Value::Null, Value::Null),
+            ]
+        );
+        let runs = runs_sql(&snap, &["crashed"], true).unwrap();
+        let run: (Value, Value, Value) = conn
+            .query_row(&runs, ["t_1"], |r| {
+                let v = |i| r.get_ref(i).map(Value::from_ref);
+                Ok((v(0)?, v(1)?, v(2)?))
+            })
+            .unwrap();
+        assert_eq!(run, (text("t_1"), text("crashed"), Value::Null));
     }
 }

@@ -234,3 +234,198 @@ impl fmt::Display for State {
         f.write_str(&self.label())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::board::reference::reference;
+    use crate::error::Error;
+
+    /// The reference schema as a snapshot, with `tasks` columns edited by `edit`.
+    fn snapshot(edit: impl FnOnce(&mut Vec<Column>)) -> Snapshot {
+        let r = reference();
+        let mut s = Snapshot::default();
+        for t in &r.tables {
+            let cols = t
+                .columns
+                .iter()
+                .map(|c| Column {
+                    name: c.name.clone(),
+                    decl_type: c.decl_type.clone(),
+                    notnull: c.notnull != 0,
+                    dflt_value: c.dflt_value.clone(),
+                    pk: c.pk,
+                })
+                .collect();
+            s.tables.insert(t.name.clone(), cols);
+        }
+        s.indexes = r.indexes.iter().map(|i| i.name.clone()).collect();
+        edit(s.tables.get_mut("tasks").unwrap());
+        s
+    }
+
+    fn rename(cols: &mut [Column], from: &str, to: &str) {
+        cols.iter_mut().find(|c| c.name == from).unwrap().name = to.into();
+    }
+
+    fn remove(cols: &mut Vec<Column>, name: &str) {
+        let n = cols.len();
+        cols.retain(|c| c.name != name);
+        assert_eq!(cols.len(), n - 1, "{name}");
+    }
+
+    fn add(cols: &mut Vec<Column>, name: &str) {
+        cols.push(Column {
+            name: name.into(),
+            decl_type: "TEXT".into(),
+            notnull: false,
+            dflt_value: None,
+            pk: 0,
+        });
+    }
+
+    fn state(s: &Snapshot) -> State {
+        s.state(reference())
+    }
+
+    #[test]
+    fn the_reference_schema_is_current() {
+        let st = state(&snapshot(|_| {}));
+        assert_eq!(st.counter, Counter::Current);
+        assert!(st.is_current() && !st.incomplete());
+        assert_eq!(st.label(), "current");
+        // A column the reference does not know changes nothing.
+        assert!(state(&snapshot(|c| add(c, "from_the_future"))).is_current());
+    }
+
+    #[test]
+    fn only_legacy_names_is_legacy() {
+        let st = state(&snapshot(|c| {
+            rename(c, "consecutive_failures", "spawn_failures");
+            rename(c, "last_failure_error", "last_spawn_error");
+        }));
+        assert_eq!(st.counter, Counter::Legacy);
+        assert_eq!(st.label(), "legacy");
+        // The counters are named by the state, not listed as missing columns.
+        assert!(st.missing_columns.is_empty());
+        assert!(!st.is_current());
+    }
+
+    #[test]
+    fn neither_name_is_pre_counter() {
+        let st = state(&snapshot(|c| {
+            remove(c, "consecutive_failures");
+            remove(c, "last_failure_error");
+        }));
+        assert_eq!(st.counter, Counter::PreCounter);
+        assert_eq!(st.label(), "pre-counter");
+        assert!(st.missing_columns.is_empty() && !st.is_current());
+    }
+
+    #[test]
+    fn both_names_is_partial() {
+        let st = state(&snapshot(|c| {
+            add(c, "spawn_failures");
+            add(c, "last_spawn_error");
+        }));
+        assert_eq!(st.counter, Counter::Partial);
+        assert_eq!(st.label(), "partial");
+        assert!(!st.is_current());
+        // One pair renamed and the other not is in between as well.
+        let st = state(&snapshot(|c| {
+            rename(c, "last_failure_error", "last_spawn_error")
+        }));
+        assert_eq!(st.counter, Counter::Partial);
+    }
+
+    #[test]
+    fn missing_tasks_columns_are_incomplete_and_combine_with_the_counter_state() {
+        let st = state(&snapshot(|c| {
+            remove(c, "claim_lock");
+            remove(c, "block_recurrences");
+        }));
+        assert_eq!(st.counter, Counter::Current);
+        assert_eq!(
+            st.missing_columns,
+            ["tasks.claim_lock", "tasks.block_recurrences"]
+        );
+        assert!(st.incomplete() && !st.is_current());
+        assert_eq!(st.label(), "current+incomplete");
+        let st = state(&snapshot(|c| {
+            rename(c, "consecutive_failures", "spawn_failures");
+            rename(c, "last_failure_error", "last_spawn_error");
+            remove(c, "claim_lock");
+        }));
+        assert_eq!(st.label(), "legacy+incomplete");
+    }
+
+    #[test]
+    fn other_tables_missing_pieces_are_not_current_but_not_incomplete() {
+        let mut s = snapshot(|_| {});
+        s.tables.remove("kanban_notify_subs");
+        s.indexes.remove("idx_runs_status");
+        s.tables
+            .get_mut("task_runs")
+            .unwrap()
+            .retain(|c| c.name != "error");
+        let st = state(&s);
+        assert_eq!(st.counter, Counter::Current);
+        assert_eq!(st.missing_tables, ["kanban_notify_subs"]);
+        assert_eq!(st.missing_columns, ["task_runs.error"]);
+        assert_eq!(st.missing_indexes, ["idx_runs_status"]);
+        assert!(!st.incomplete() && !st.is_current());
+        assert_eq!(st.label(), "current");
+    }
+
+    #[test]
+    fn no_tasks_table_is_not_a_board() {
+        let mut s = snapshot(|_| {});
+        s.tables.remove("tasks");
+        assert_eq!(state(&s).counter, Counter::NotABoard);
+        assert_eq!(state(&s).label(), "not-a-board");
+        assert_eq!(state(&Snapshot::default()).counter, Counter::NotABoard);
+    }
+
+    fn checked(s: &Snapshot) -> crate::error::Result<State> {
+        s.checked_state(std::path::Path::new("kanban.db"), reference())
+    }
+
+    fn not_a_board_reason(s: &Snapshot) -> String {
+        match checked(s) {
+            Err(Error::NotABoard { reason, .. }) => reason,
+            other => panic!("expected not_a_board, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn checked_state_refuses_what_no_command_can_read() {
+        let mut view = snapshot(|_| {});
+        view.tables.remove("tasks");
+        view.views.insert("tasks".into());
+        assert_eq!(not_a_board_reason(&view), "`tasks` is a view, not a table");
+        assert_eq!(
+            not_a_board_reason(&Snapshot::default()),
+            "the schema is empty"
+        );
+        let mut other = Snapshot::default();
+        other.tables.insert("bookmarks".into(), Vec::new());
+        assert_eq!(not_a_board_reason(&other), "it has no `tasks` table");
+        for column in ["status", "id"] {
+            match checked(&snapshot(|c| remove(c, column))) {
+                Err(Error::MissingColumn { column: c, .. }) => assert_eq!(c, column),
+                other => panic!("expected missing_column {column}, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn checked_state_passes_every_readable_state_through() {
+        let legacy = snapshot(|c| {
+            rename(c, "consecutive_failures", "spawn_failures");
+            rename(c, "last_failure_error", "last_spawn_error");
+            remove(c, "claim_lock");
+        });
+        assert_eq!(checked(&legacy).unwrap(), state(&legacy));
+        assert_eq!(checked(&legacy).unwrap().label(), "legacy+incomplete");
+    }
+}

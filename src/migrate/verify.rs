@@ -290,3 +290,309 @@ pub fn compare(
         schema_current: true,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::board::reference::reference;
+    use crate::cli::Strategy;
+    use crate::migrate::plan::{self, Options};
+
+    /// The counter columns a test board has.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Names {
+        Current,
+        Legacy,
+        /// Both, as Hermes' add-and-copy leaves a board; the legacy pair disagrees on t_2.
+        Partial,
+    }
+
+    /// An in-memory board with the reference schema under `names`, three tasks and two
+    /// events.
+    fn board(names: Names) -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        let r = reference();
+        for t in &r.tables {
+            let mut sql = t.sql.clone();
+            if names == Names::Legacy && t.name == "tasks" {
+                for (new, old) in RENAMED {
+                    sql = sql.replace(new, old);
+                }
+            }
+            conn.execute_batch(&sql).unwrap();
+        }
+        for i in &r.indexes {
+            conn.execute_batch(&i.sql).unwrap();
+        }
+        let (counter, error) = match names {
+            Names::Legacy => ("spawn_failures", "last_spawn_error"),
+            Names::Current | Names::Partial => ("consecutive_failures", "last_failure_error"),
+        };
+        conn.execute_batch(&format!(
+            "INSERT INTO tasks (id, title, status, created_at, {counter}, {error}) VALUES
+               ('t_1', 'a', 'ready', 1, 0, NULL),
+               ('t_2', 'b', 'blocked', 2, 4, 'boom'),
+               ('t_3', 'c', 'done', 3, 1, 'late');
+             INSERT INTO task_events (task_id, kind, payload, created_at) VALUES
+               ('t_2', 'blocked', '{{}}', 5), ('t_2', 'timed_out', NULL, 6);"
+        ))
+        .unwrap();
+        if names == Names::Partial {
+            conn.execute_batch(
+                "ALTER TABLE tasks ADD COLUMN spawn_failures INTEGER NOT NULL DEFAULT 0;
+                 ALTER TABLE tasks ADD COLUMN last_spawn_error TEXT;
+                 UPDATE tasks SET spawn_failures = consecutive_failures,
+                                  last_spawn_error = last_failure_error;
+                 UPDATE tasks SET spawn_failures = 1, last_spawn_error = 'stale' WHERE id = 't_2';",
+            )
+            .unwrap();
+        }
+        conn
+    }
+
+    fn opts(strategy: Strategy, drop_legacy: bool) -> Options {
+        Options {
+            strategy,
+            drop_legacy,
+        }
+    }
+
+    fn plan_for(conn: &Connection, o: Options) -> (Snapshot, Plan) {
+        let snap = Snapshot::read(conn).unwrap();
+        let plan = plan::plan(&snap, reference(), o);
+        (snap, plan)
+    }
+
+    /// What `migrate` does, minus the transaction and the backup: figures, the plan's SQL,
+    /// then `tamper` (a write the migration did not plan), figures again, compare.
+    fn migrate(
+        conn: &Connection,
+        o: Options,
+        tamper: impl FnOnce(&Connection),
+    ) -> Result<Verification> {
+        let (snap, plan) = plan_for(conn, o);
+        let projections = projections(&snap, &plan);
+        let before = figures(conn, &snap, &projections, false).unwrap();
+        for step in &plan.steps {
+            for sql in &step.sql {
+                conn.execute_batch(sql).unwrap();
+            }
+        }
+        tamper(conn);
+        let after_snap = Snapshot::read(conn).unwrap();
+        let after = figures(conn, &after_snap, &projections, true).unwrap();
+        compare(
+            &before,
+            &after,
+            &after_snap.state(reference()),
+            !o.drop_legacy,
+        )
+    }
+
+    fn failure(r: Result<Verification>) -> String {
+        match r {
+            Err(Error::VerifyFailed { detail }) => detail,
+            Err(other) => panic!("expected verify_failed, got {other:?}"),
+            Ok(v) => panic!("expected verify_failed, got {v:?}"),
+        }
+    }
+
+    const RENAME: Strategy = Strategy::Rename;
+
+    #[test]
+    fn verify_passes_a_lossless_rename() {
+        let v = migrate(&board(Names::Legacy), opts(RENAME, false), |_| {}).unwrap();
+        assert_eq!(v.tasks_checked, 3);
+        assert_eq!(v.row_counts["tasks"], 3);
+        assert_eq!(v.row_counts["task_events"], 2);
+        assert_eq!(v.tables_compared, reference().tables.len());
+        assert!(v.schema_current);
+    }
+
+    #[test]
+    fn verify_passes_a_lossless_copy_with_or_without_the_legacy_column() {
+        for drop_legacy in [false, true] {
+            let conn = board(Names::Legacy);
+            migrate(&conn, opts(Strategy::Copy, drop_legacy), |_| {}).unwrap();
+            let legacy_left = Snapshot::read(&conn)
+                .unwrap()
+                .has_column("tasks", "spawn_failures");
+            assert_eq!(legacy_left, !drop_legacy);
+        }
+    }
+
+    #[test]
+    fn verify_fails_on_a_table_that_loses_rows() {
+        let detail = failure(migrate(&board(Names::Legacy), opts(RENAME, false), |c| {
+            c.execute_batch("DELETE FROM task_events WHERE kind = 'timed_out'")
+                .unwrap();
+        }));
+        assert_eq!(detail, "table task_events had 2 rows, now 1");
+    }
+
+    #[test]
+    fn verify_fails_on_a_table_that_is_gone() {
+        // (On a board, reading the gone table's content fails first; compare alone.)
+        let conn = board(Names::Current);
+        let snap = Snapshot::read(&conn).unwrap();
+        let before = figures(&conn, &snap, &[], false).unwrap();
+        let mut after = before.clone();
+        after.row_counts.remove("task_links");
+        let detail = failure(compare(&before, &after, &snap.state(reference()), true));
+        assert_eq!(detail, "table task_links is gone");
+        // A table that only exists afterwards is not compared.
+        let mut after = before.clone();
+        after.row_counts.insert("new_table".into(), 1);
+        after.content.insert("new_table".into(), "0".repeat(32));
+        assert!(compare(&before, &after, &snap.state(reference()), true).is_ok());
+    }
+
+    #[test]
+    fn verify_fails_on_a_task_whose_counter_changes() {
+        for (column, value) in [
+            ("consecutive_failures", "5"),
+            ("last_failure_error", "NULL"),
+        ] {
+            let detail = failure(migrate(&board(Names::Legacy), opts(RENAME, false), |c| {
+                c.execute_batch(&format!(
+                    "UPDATE tasks SET {column} = {value} WHERE id = 't_2'"
+                ))
+                .unwrap();
+            }));
+            assert!(
+                detail.starts_with("task values changed: 3 tasks"),
+                "{detail}"
+            );
+        }
+    }
+
+    #[test]
+    fn verify_fails_on_content_the_task_digest_does_not_cover() {
+        // Neither a row count nor a task's (id, counter, error): only the content digest.
+        for (table, sql) in [
+            (
+                "tasks",
+                "UPDATE tasks SET title = 'changed' WHERE id = 't_1'",
+            ),
+            (
+                "task_events",
+                "UPDATE task_events SET payload = '{\"x\": 1}' WHERE kind = 'blocked'",
+            ),
+        ] {
+            let detail = failure(migrate(&board(Names::Legacy), opts(RENAME, false), |c| {
+                c.execute_batch(sql).unwrap();
+            }));
+            assert_eq!(
+                detail,
+                format!(
+                    "the content of table {table} changed (a trigger, or a write the migration did not plan)"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn a_partial_board_may_keep_its_legacy_column_only_when_asked_to() {
+        // Nothing to do without --drop-legacy: the board stays partial, which is accepted
+        // only when the legacy column is meant to be kept.
+        let conn = board(Names::Partial);
+        let (snap, plan) = plan_for(&conn, opts(RENAME, false));
+        assert!(plan.is_empty());
+        let projections = projections(&snap, &plan);
+        let f = figures(&conn, &snap, &projections, false).unwrap();
+        let state = snap.state(reference());
+        assert_eq!(state.counter, Counter::Partial);
+        assert!(compare(&f, &f, &state, true).is_ok());
+        let detail = failure(compare(&f, &f, &state, false));
+        assert!(
+            detail.starts_with("schema is still partial after applying the plan"),
+            "{detail}"
+        );
+        // With --drop-legacy the stale legacy values (t_2 disagrees) go, unverified: they
+        // are not what any reader sees, and the backup keeps them.
+        let v = migrate(&board(Names::Partial), opts(RENAME, true), |_| {}).unwrap();
+        assert_eq!(v.tasks_checked, 3);
+    }
+
+    #[test]
+    fn verify_fails_when_the_schema_is_not_current_after_the_plan() {
+        let detail = failure(migrate(&board(Names::Current), opts(RENAME, false), |c| {
+            c.execute_batch("DROP INDEX idx_events_task").unwrap();
+        }));
+        assert!(detail.starts_with("schema is still current"), "{detail}");
+        assert!(detail.contains("idx_events_task"), "{detail}");
+    }
+
+    fn projection<'a>(ps: &'a [Projection], table: &str) -> &'a Projection {
+        ps.iter().find(|p| p.table == table).unwrap()
+    }
+
+    /// `(before, after)` pairs of a projection that differ between the two sides, and
+    /// whether the column `name` is read on either side.
+    fn moved(p: &Projection) -> Vec<(&str, &str)> {
+        assert_eq!(p.before.len(), p.after.len());
+        p.before
+            .iter()
+            .zip(&p.after)
+            .filter(|(b, a)| b != a)
+            .map(|(b, a)| (b.as_str(), a.as_str()))
+            .collect()
+    }
+
+    fn reads(p: &Projection, name: &str) -> bool {
+        let quoted = format!("\"{name}\"");
+        p.before.iter().chain(&p.after).any(|e| e.contains(&quoted))
+    }
+
+    const FOLLOWED: [(&str, &str); 2] = [
+        (
+            "COALESCE(\"spawn_failures\", 0)",
+            "COALESCE(\"consecutive_failures\", 0)",
+        ),
+        ("\"last_spawn_error\"", "\"last_failure_error\""),
+    ];
+
+    #[test]
+    fn projections_follow_renamed_counters_and_leave_other_columns_alone() {
+        let (snap, plan) = plan_for(&board(Names::Legacy), opts(RENAME, false));
+        assert!(plan.steps.iter().any(|s| s.action == Action::RenameColumn));
+        let ps = projections(&snap, &plan);
+        assert_eq!(ps.len(), snap.tables.len());
+        let tasks = projection(&ps, "tasks");
+        assert_eq!(tasks.before.len(), snap.tables["tasks"].len());
+        assert_eq!(moved(tasks), FOLLOWED);
+        for p in ps.iter().filter(|p| p.table != "tasks") {
+            assert!(moved(p).is_empty(), "{}", p.table);
+            assert_eq!(p.before.len(), snap.tables[&p.table].len());
+        }
+    }
+
+    #[test]
+    fn projections_follow_copied_counters_too() {
+        for drop_legacy in [false, true] {
+            let (snap, plan) = plan_for(&board(Names::Legacy), opts(Strategy::Copy, drop_legacy));
+            assert!(plan.steps.iter().all(|s| s.action != Action::RenameColumn));
+            let ps = projections(&snap, &plan);
+            // The copy's source is compared with its destination; a kept legacy column is
+            // not compared a second time under its own name.
+            assert_eq!(moved(projection(&ps, "tasks")), FOLLOWED);
+        }
+    }
+
+    #[test]
+    fn projections_skip_legacy_columns_dropped_from_a_partial_board() {
+        let (snap, plan) = plan_for(&board(Names::Partial), opts(RENAME, true));
+        assert!(plan.steps.iter().all(|s| s.action == Action::DropColumn));
+        let tasks = projection(&projections(&snap, &plan), "tasks").clone();
+        assert!(moved(&tasks).is_empty());
+        assert!(!reads(&tasks, "spawn_failures") && !reads(&tasks, "last_spawn_error"));
+        assert!(reads(&tasks, "consecutive_failures") && reads(&tasks, "last_failure_error"));
+        assert_eq!(tasks.before.len(), snap.tables["tasks"].len() - 2);
+        // Without --drop-legacy both pairs are compared as they are.
+        let (snap, plan) = plan_for(&board(Names::Partial), opts(RENAME, false));
+        let tasks = projection(&projections(&snap, &plan), "tasks").clone();
+        assert!(moved(&tasks).is_empty());
+        assert!(reads(&tasks, "spawn_failures") && reads(&tasks, "consecutive_failures"));
+        assert_eq!(tasks.before.len(), snap.tables["tasks"].len());
+    }
+}

@@ -171,4 +171,203 @@ mod tests {
         let min = Value::Text("-9223372036854775808".into());
         assert_eq!(min.int_or_zero(), Ok(i64::MIN));
     }
+
+    fn text(s: &str) -> Value {
+        Value::Text(s.into())
+    }
+
+    #[test]
+    fn from_ref_keeps_each_storage_class() {
+        assert_eq!(Value::from_ref(ValueRef::Null), Value::Null);
+        assert_eq!(Value::from_ref(ValueRef::Integer(-7)), Value::Int(-7));
+        assert_eq!(
+            Value::from_ref(ValueRef::Integer(i64::MIN)),
+            Value::Int(i64::MIN)
+        );
+        assert_eq!(Value::from_ref(ValueRef::Real(2.5)), Value::Real(2.5));
+        assert_eq!(Value::from_ref(ValueRef::Text(b"t_1")), text("t_1"));
+        assert_eq!(Value::from_ref(ValueRef::Text(b"")), text(""));
+        assert_eq!(
+            Value::from_ref(ValueRef::Blob(b"\x00\xff")),
+            Value::Blob(vec![0, 0xff])
+        );
+        // A blob stays a blob even when it would decode as text.
+        assert_eq!(
+            Value::from_ref(ValueRef::Blob(b"abc")),
+            Value::Blob(b"abc".to_vec())
+        );
+    }
+
+    #[test]
+    fn from_ref_decodes_invalid_utf8_text_lossily() {
+        assert_eq!(
+            Value::from_ref(ValueRef::Text(b"ok\xff\xfe")),
+            text("ok\u{fffd}\u{fffd}")
+        );
+    }
+
+    #[test]
+    fn from_ref_reads_what_sqlite_stores() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let row: Vec<Value> = conn
+            .query_row(
+                "SELECT NULL, 42, 0.5, 'x', X'0102', CAST('12' AS INTEGER), CAST(3 AS REAL)",
+                [],
+                |r| (0..7).map(|i| r.get_ref(i).map(Value::from_ref)).collect(),
+            )
+            .unwrap();
+        assert_eq!(
+            row,
+            [
+                Value::Null,
+                Value::Int(42),
+                Value::Real(0.5),
+                text("x"),
+                Value::Blob(vec![1, 2]),
+                Value::Int(12),
+                Value::Real(3.0),
+            ]
+        );
+    }
+
+    #[test]
+    fn truthiness_is_pythons() {
+        // bool(None), bool(0), bool(0.0), bool(-0.0), bool(''), bool(b'') are False.
+        for falsy in [
+            Value::Null,
+            Value::Int(0),
+            Value::Real(0.0),
+            Value::Real(-0.0),
+            text(""),
+            Value::Blob(Vec::new()),
+        ] {
+            assert!(!falsy.truthy(), "{falsy:?}");
+        }
+        // bool(float('nan')), bool(' '), bool('0'), bool(b'\0') are True.
+        for truthy in [
+            Value::Int(-1),
+            Value::Int(i64::MIN),
+            Value::Real(f64::NAN),
+            Value::Real(1e-300),
+            Value::Real(f64::NEG_INFINITY),
+            text(" "),
+            text("0"),
+            text("False"),
+            Value::Blob(vec![0]),
+        ] {
+            assert!(truthy.truthy(), "{truthy:?}");
+        }
+    }
+
+    #[test]
+    fn only_text_is_text_and_only_null_is_null() {
+        assert_eq!(text("ready").as_text(), Some("ready"));
+        assert_eq!(text("").as_text(), Some(""));
+        assert_eq!(Value::Blob(b"ready".to_vec()).as_text(), None);
+        assert_eq!(Value::Int(1).as_text(), None);
+        assert_eq!(Value::Null.as_text(), None);
+        assert!(Value::Null.is_null());
+        assert!(!Value::Int(0).is_null() && !text("").is_null());
+        assert_eq!(Value::default(), Value::Null);
+    }
+
+    #[test]
+    fn int_or_zero_of_falsy_values_is_zero() {
+        // `int(x or 0)`: anything falsy is 0 before int() sees it, even an empty string
+        // (int('') raises) and -0.0.
+        for v in [
+            Value::Null,
+            Value::Int(0),
+            Value::Real(-0.0),
+            text(""),
+            Value::Blob(Vec::new()),
+        ] {
+            assert_eq!(v.int_or_zero(), Ok(0), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn int_or_zero_of_numbers_truncates_toward_zero() {
+        assert_eq!(Value::Int(-5).int_or_zero(), Ok(-5));
+        // int(3.9) == 3, int(-3.9) == -3
+        assert_eq!(Value::Real(3.9).int_or_zero(), Ok(3));
+        assert_eq!(Value::Real(-3.9).int_or_zero(), Ok(-3));
+        // int(float('nan')) raises ValueError, int(float('inf')) OverflowError.
+        assert!(Value::Real(f64::NAN).int_or_zero().is_err());
+        assert!(Value::Real(f64::INFINITY).int_or_zero().is_err());
+        // Python keeps int(1e300); SQLite could never hold it, so it is a failure here.
+        assert!(Value::Real(1e300).int_or_zero().is_err());
+    }
+
+    #[test]
+    fn int_or_zero_of_text_parses_like_int() {
+        // Checked against python3: int(' 12 '), int('1_000'), int('+5'), int('-0'),
+        // int('\t7\n'), int('0').
+        for (s, n) in [
+            (" 12 ", 12),
+            ("1_000", 1000),
+            ("+5", 5),
+            ("-0", 0),
+            ("\t7\n", 7),
+            ("0", 0),
+        ] {
+            assert_eq!(text(s).int_or_zero(), Ok(n), "{s:?}");
+        }
+        // int() raises ValueError on each of these.
+        for s in ["0x10", "1.5", "1__0", "_1", "1_", "many", " "] {
+            assert!(text(s).int_or_zero().is_err(), "{s:?}");
+        }
+        // Python keeps 2**63; no SQLite integer can hold it, so it is a failure here.
+        assert!(text("9223372036854775808").int_or_zero().is_err());
+    }
+
+    #[test]
+    fn to_json_is_what_json_dumps_prints() {
+        assert_eq!(Value::Null.to_json(), serde_json::Value::Null);
+        assert_eq!(Value::Int(-3).to_json(), serde_json::json!(-3));
+        assert_eq!(Value::Real(0.5).to_json(), serde_json::json!(0.5));
+        assert_eq!(text("a\nb").to_json(), serde_json::json!("a\nb"));
+        // Python would print NaN (not JSON) or raise on bytes; both become something a
+        // JSON reader accepts.
+        assert_eq!(Value::Real(f64::NAN).to_json(), serde_json::Value::Null);
+        assert_eq!(
+            Value::Blob(b"ab\xff".to_vec()).to_json(),
+            serde_json::json!("ab\u{fffd}")
+        );
+    }
+
+    #[test]
+    fn num_accepts_numbers_and_null_and_refuses_the_rest() {
+        assert_eq!(Num::from_value(&Value::Null), Ok(None));
+        assert_eq!(Num::from_value(&Value::Int(3)), Ok(Some(Num::Int(3))));
+        assert_eq!(
+            Num::from_value(&Value::Real(2.5)),
+            Ok(Some(Num::Float(2.5)))
+        );
+        // '3' >= 3 raises TypeError in Python 3, and so does b'3' >= 3.
+        assert!(Num::from_value(&text("3")).is_err());
+        assert!(Num::from_value(&Value::Blob(b"3".to_vec())).is_err());
+    }
+
+    #[test]
+    fn num_compares_and_prints_like_python() {
+        assert!(Num::Int(3).ge(3) && !Num::Int(2).ge(3));
+        // 3.0 >= 3 is True, 2.9999999 >= 3 is False.
+        assert!(Num::Float(3.0).ge(3) && !Num::Float(2.999_999_9).ge(3));
+        assert!(!Num::Float(f64::NAN).ge(0));
+        assert!(Num::Int(i64::MAX).ge(i64::MAX) && Num::Int(i64::MIN).ge(i64::MIN));
+        // str(3.0), str(1e16), str(1e-05), str(-0.0)
+        for (f, s) in [
+            (3.0, "3.0"),
+            (1e16, "1e+16"),
+            (1e-5, "1e-05"),
+            (-0.0, "-0.0"),
+        ] {
+            assert_eq!(Num::Float(f).display(), s);
+        }
+        assert_eq!(Num::Int(-12).display(), "-12");
+        assert_eq!(Num::Int(4).to_json(), serde_json::json!(4));
+        assert_eq!(Num::Float(4.0).to_json(), serde_json::json!(4.0));
+        assert_eq!(Num::Float(f64::INFINITY).to_json(), serde_json::Value::Null);
+    }
 }
