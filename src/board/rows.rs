@@ -497,7 +497,7 @@ mod tests {
              INSERT INTO task_events VALUES ('t_1', 'ready'), ('t_1', 'blocked');
              INSERT INTO task_runs VALUES ('t_1', 'crashed');",
         );
-        let events = events_sql(&snap, &["blocked"], false, false).unwrap();
+        let events = events_sql(&snap, &["blocked"], Scope::Board).unwrap();
         let got: Vec<(Value, Value, Value, Value)> = conn
             .prepare(&events)
             .unwrap()
@@ -516,7 +516,7 @@ mod tests {
                 (text("t_1"), text("blocked"), Value::Null, Value::Null),
             ]
         );
-        let runs = runs_sql(&snap, &["crashed"], true).unwrap();
+        let runs = runs_sql(&snap, &["crashed"], Scope::Task("t_1")).unwrap();
         let run: (Value, Value, Value) = conn
             .query_row(&runs, ["t_1"], |r| {
                 let v = |i| r.get_ref(i).map(Value::from_ref);

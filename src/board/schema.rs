@@ -238,6 +238,14 @@ impl fmt::Display for State {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Nothing for `migrate` to do: the current counter and nothing missing.
+    fn nothing_to_do(st: &State) -> bool {
+        st.counter == Counter::Current
+            && st.missing_columns.is_empty()
+            && st.missing_tables.is_empty()
+            && st.missing_indexes.is_empty()
+    }
     use crate::board::reference::reference;
     use crate::error::Error;
 
@@ -252,9 +260,9 @@ mod tests {
                 .map(|c| Column {
                     name: c.name.clone(),
                     decl_type: c.decl_type.clone(),
-                    notnull: c.notnull != 0,
+                    notnull: c.notnull,
                     dflt_value: c.dflt_value.clone(),
-                    pk: c.pk,
+                    pk: 0,
                 })
                 .collect();
             s.tables.insert(t.name.clone(), cols);
@@ -292,10 +300,13 @@ mod tests {
     fn the_reference_schema_is_current() {
         let st = state(&snapshot(|_| {}));
         assert_eq!(st.counter, Counter::Current);
-        assert!(st.is_current() && !st.incomplete());
+        assert!(nothing_to_do(&st) && !st.incomplete());
         assert_eq!(st.label(), "current");
         // A column the reference does not know changes nothing.
-        assert!(state(&snapshot(|c| add(c, "from_the_future"))).is_current());
+        assert!(nothing_to_do(&state(&snapshot(|c| add(
+            c,
+            "from_the_future"
+        )))));
     }
 
     #[test]
@@ -308,7 +319,7 @@ mod tests {
         assert_eq!(st.label(), "legacy");
         // The counters are named by the state, not listed as missing columns.
         assert!(st.missing_columns.is_empty());
-        assert!(!st.is_current());
+        assert!(!nothing_to_do(&st));
     }
 
     #[test]
@@ -319,7 +330,7 @@ mod tests {
         }));
         assert_eq!(st.counter, Counter::PreCounter);
         assert_eq!(st.label(), "pre-counter");
-        assert!(st.missing_columns.is_empty() && !st.is_current());
+        assert!(st.missing_columns.is_empty() && !nothing_to_do(&st));
     }
 
     #[test]
@@ -330,7 +341,7 @@ mod tests {
         }));
         assert_eq!(st.counter, Counter::Partial);
         assert_eq!(st.label(), "partial");
-        assert!(!st.is_current());
+        assert!(!nothing_to_do(&st));
         // One pair renamed and the other not is in between as well.
         let st = state(&snapshot(|c| {
             rename(c, "last_failure_error", "last_spawn_error")
@@ -349,7 +360,7 @@ mod tests {
             st.missing_columns,
             ["tasks.claim_lock", "tasks.block_recurrences"]
         );
-        assert!(st.incomplete() && !st.is_current());
+        assert!(st.incomplete() && !nothing_to_do(&st));
         assert_eq!(st.label(), "current+incomplete");
         let st = state(&snapshot(|c| {
             rename(c, "consecutive_failures", "spawn_failures");
@@ -373,7 +384,7 @@ mod tests {
         assert_eq!(st.missing_tables, ["kanban_notify_subs"]);
         assert_eq!(st.missing_columns, ["task_runs.error"]);
         assert_eq!(st.missing_indexes, ["idx_runs_status"]);
-        assert!(!st.incomplete() && !st.is_current());
+        assert!(!st.incomplete() && !nothing_to_do(&st));
         assert_eq!(st.label(), "current");
     }
 

@@ -295,7 +295,7 @@ pub fn compare(
 mod tests {
     use super::*;
     use crate::board::reference::reference;
-    use crate::cli::Strategy;
+    use crate::migrate::Strategy;
     use crate::migrate::plan::{self, Options};
 
     /// The counter columns a test board has.
