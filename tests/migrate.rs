@@ -482,11 +482,27 @@ fn dry_run_steps_equal_applied_steps() {
     for board in &boards {
         let name = board.file_name().unwrap().to_str().unwrap();
         for opts in [&[][..], &["--strategy", "copy"], &["--drop-legacy"]] {
-            // Known defect, left out: with --drop-legacy a refused rename falls back to
-            // add-and-copy, which keeps the legacy column that no step then drops, and
-            // verification rolls the migration back as `verify_failed` ("schema is still
-            // partial"), asking the user to report it.
+            // With --drop-legacy a refused rename's fallback also drops the legacy column;
+            // the view that refused the rename refuses the drop too, and the migration
+            // stops with `step_failed`, naming the view, the board unchanged.
             if board == &refused && opts == ["--drop-legacy"] {
+                let dir = tempfile::tempdir().unwrap();
+                let copy = dir.path().join(name);
+                std::fs::copy(board, &copy).unwrap();
+                let hash = common::sha256(&copy);
+                let out = cmd()
+                    .args(["migrate", "--drop-legacy", "--db"])
+                    .arg(&copy)
+                    .output()
+                    .unwrap();
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                assert_eq!(out.status.code(), Some(2), "{stderr}");
+                assert!(
+                    stderr.contains("kanban_doctor::migrate::step_failed"),
+                    "{stderr}"
+                );
+                assert!(stderr.contains("broken"), "{stderr}");
+                assert_eq!(common::sha256(&copy), hash);
                 continue;
             }
             let dir = tempfile::tempdir().unwrap();

@@ -247,33 +247,50 @@ impl Drop for TriggersOff<'_> {
 /// Run each step in its own SAVEPOINT, falling back from a refused rename to add-and-copy.
 fn apply_steps(board: &Board, steps: &mut [StepReport]) -> Result<()> {
     let err = board.sql_err();
+    let run = |sql: &[String]| sql.iter().try_for_each(|q| board.conn.execute_batch(q));
     for sr in steps {
         board.conn.execute_batch("SAVEPOINT step").map_err(&err)?;
-        let result = sr
-            .step
-            .sql
-            .iter()
-            .try_for_each(|sql| board.conn.execute_batch(sql));
-        match (result, &sr.step.fallback) {
+        let failed = |e: rusqlite::Error| step_error(board, &sr.step, e);
+        match (run(&sr.step.sql), &sr.step.fallback) {
             (Ok(()), _) => sr.status = StepStatus::Applied,
-            (Err(e), Some(fallback)) => {
-                // SQLite refuses a rename that would break a view or trigger; add-and-copy instead.
-                board.conn.execute_batch("ROLLBACK TO step").map_err(&err)?;
-                fallback
-                    .iter()
-                    .try_for_each(|sql| board.conn.execute_batch(sql))
-                    .map_err(&err)?;
+            // SQLite refuses a rename that would break a view or trigger (a plain
+            // SQLITE_ERROR); add-and-copy instead. Anything else (I/O, a full disk) is
+            // not a refusal and ends the migration.
+            (Err(e), Some(fallback)) if is_refusal(&e) => {
+                // After an I/O error SQLite may have rolled the whole transaction back,
+                // savepoint included: report the first error, not "no such savepoint".
+                if board.conn.execute_batch("ROLLBACK TO step").is_err() {
+                    return Err(failed(e));
+                }
+                run(fallback).map_err(failed)?;
                 sr.status = StepStatus::FellBack;
                 sr.refused = Some(e.to_string());
             }
-            (Err(e), None) => {
-                return Err(Error::StepFailed {
-                    step: format!("{} {}", sr.step.action.as_str(), sr.step.target),
-                    message: e.to_string(),
-                });
-            }
+            (Err(e), _) => return Err(failed(e)),
         }
         board.conn.execute_batch("RELEASE step").map_err(&err)?;
     }
     Ok(())
+}
+
+/// A refusal by SQLite of the statement itself (a view or trigger in the way, a
+/// constraint), as opposed to a failure of the database or the disk under it.
+fn is_refusal(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::Unknown | rusqlite::ErrorCode::ConstraintViolation)
+    )
+}
+
+/// A failed step: `step_failed` when SQLite refused the statement, else the classified
+/// error (an I/O failure is not a view in the way).
+fn step_error(board: &Board, step: &Step, e: rusqlite::Error) -> Error {
+    if is_refusal(&e) {
+        Error::StepFailed {
+            step: format!("{} {}", step.action.as_str(), step.target),
+            message: e.to_string(),
+        }
+    } else {
+        board.sql_err()(e)
+    }
 }

@@ -115,6 +115,10 @@ fn add_and_copy(col: &RefColumn, old: &str) -> Vec<String> {
     ]
 }
 
+fn drop_column(old: &str) -> String {
+    format!("ALTER TABLE \"tasks\" DROP COLUMN {}", q(old))
+}
+
 /// Whether a legacy column's declaration already is the current column's.
 fn same_declaration(snap: &Snapshot, old: &str, new: &RefColumn) -> bool {
     snap.column("tasks", old).is_some_and(|c| {
@@ -188,7 +192,15 @@ pub fn plan(snap: &Snapshot, reference: &Reference, opts: Options) -> Plan {
                             q(old),
                             q(new)
                         )],
-                        fallback: Some(copy),
+                        // With --drop-legacy, a fallen-back copy drops the legacy column too,
+                        // as a renamed one would be gone.
+                        fallback: Some(if opts.drop_legacy {
+                            let mut c = copy;
+                            c.push(drop_column(old));
+                            c
+                        } else {
+                            copy
+                        }),
                         note: Some(format!(
                             "values, views and triggers that name {old} carry over"
                         )),
@@ -243,7 +255,7 @@ pub fn plan(snap: &Snapshot, reference: &Reference, opts: Options) -> Plan {
         steps.push(Step {
             action: Action::DropColumn,
             target: format!("tasks.{old}"),
-            sql: vec![format!("ALTER TABLE \"tasks\" DROP COLUMN {}", q(old))],
+            sql: vec![drop_column(old)],
             fallback: None,
             note: Some("--drop-legacy".into()),
         });
