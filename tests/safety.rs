@@ -189,17 +189,7 @@ fn an_unwritable_report_says_the_board_was_migrated() {
     }
     let (dir, path) = copy_fixture("boards/legacy.db");
     let values = task_values(&path);
-    let full = std::fs::OpenOptions::new()
-        .write(true)
-        .open("/dev/full")
-        .unwrap();
-    let out = std_cmd()
-        .args(["migrate", "--json", "--db"])
-        .arg(&path)
-        .stdout(Stdio::from(full))
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
+    let out = to_dev_full(&["migrate", "--json", "--db"], &path);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("WAS migrated"), "{stderr}");
@@ -220,17 +210,7 @@ fn an_unwritable_report_says_the_board_was_migrated() {
     assert_eq!(task_values(&path), values);
     // A plan-only command that cannot write is an ordinary error.
     let (_d2, legacy) = copy_fixture("boards/legacy.db");
-    let full = std::fs::OpenOptions::new()
-        .write(true)
-        .open("/dev/full")
-        .unwrap();
-    let out = std_cmd()
-        .args(["migrate", "--dry-run", "--db"])
-        .arg(&legacy)
-        .stdout(Stdio::from(full))
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
+    let out = to_dev_full(&["migrate", "--dry-run", "--db"], &legacy);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("kanban_doctor::output"));
 }
@@ -247,6 +227,21 @@ fn std_cmd() -> Command {
         .env_remove("HERMES_KANBAN_BOARD")
         .env("NO_COLOR", "1");
     c
+}
+
+/// Run the binary with `args` and the board, its stdout on a full disk (`/dev/full`).
+fn to_dev_full(args: &[&str], board: &Path) -> std::process::Output {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    std_cmd()
+        .args(args)
+        .arg(board)
+        .stdout(Stdio::from(full))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
 }
 
 // 10. Messages that fit the cause.

@@ -235,23 +235,12 @@ impl fmt::Display for State {
     }
 }
 
+/// For tests across the crate: the reference schema as a snapshot, with `tasks` columns
+/// edited by `edit`.
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Nothing for `migrate` to do: the current counter and nothing missing.
-    fn nothing_to_do(st: &State) -> bool {
-        st.counter == Counter::Current
-            && st.missing_columns.is_empty()
-            && st.missing_tables.is_empty()
-            && st.missing_indexes.is_empty()
-    }
-    use crate::board::reference::reference;
-    use crate::error::Error;
-
-    /// The reference schema as a snapshot, with `tasks` columns edited by `edit`.
-    fn snapshot(edit: impl FnOnce(&mut Vec<Column>)) -> Snapshot {
-        let r = reference();
+impl Snapshot {
+    pub(crate) fn reference_with(edit: impl FnOnce(&mut Vec<Column>)) -> Snapshot {
+        let r = super::reference::reference();
         let mut s = Snapshot::default();
         for t in &r.tables {
             let cols = t
@@ -270,6 +259,26 @@ mod tests {
         s.indexes = r.indexes.iter().map(|i| i.name.clone()).collect();
         edit(s.tables.get_mut("tasks").unwrap());
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Nothing for `migrate` to do: the current counter and nothing missing.
+    fn nothing_to_do(st: &State) -> bool {
+        st.counter == Counter::Current
+            && st.missing_columns.is_empty()
+            && st.missing_tables.is_empty()
+            && st.missing_indexes.is_empty()
+    }
+    use crate::board::reference::reference;
+    use crate::error::Error;
+
+    /// The reference schema as a snapshot, with `tasks` columns edited by `edit`.
+    fn snapshot(edit: impl FnOnce(&mut Vec<Column>)) -> Snapshot {
+        Snapshot::reference_with(edit)
     }
 
     fn rename(cols: &mut [Column], from: &str, to: &str) {

@@ -271,25 +271,7 @@ mod tests {
 
     /// The reference schema as a snapshot, with `tasks` columns edited by `edit`.
     fn snapshot(edit: impl FnOnce(&mut Vec<Column>)) -> Snapshot {
-        let r = reference();
-        let mut s = Snapshot::default();
-        for t in &r.tables {
-            let cols = t
-                .columns
-                .iter()
-                .map(|c| Column {
-                    name: c.name.clone(),
-                    decl_type: c.decl_type.clone(),
-                    notnull: c.notnull,
-                    dflt_value: c.dflt_value.clone(),
-                    pk: 0,
-                })
-                .collect();
-            s.tables.insert(t.name.clone(), cols);
-        }
-        s.indexes = r.indexes.iter().map(|i| i.name.clone()).collect();
-        edit(s.tables.get_mut("tasks").unwrap());
-        s
+        Snapshot::reference_with(edit)
     }
 
     fn rename(cols: &mut [Column], from: &str, to: &str) {
