@@ -204,6 +204,30 @@ pub trait Rule {
         params: &Self::Params,
         now: i64,
     ) -> Result<Option<Diagnostic>, RuleFailure>;
+
+    /// Why the rule stays quiet for this task, for `explain`: the value it compared and the
+    /// threshold it compared it with, or the exemption that applied. Called only when
+    /// [`Rule::evaluate`] returned `Ok(None)`.
+    fn why_not(
+        _task: &TaskRow,
+        _state: &Self::State,
+        _params: &Self::Params,
+        _now: i64,
+    ) -> String {
+        "its conditions are not met".into()
+    }
+}
+
+/// What one rule says about one task, for `explain`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Verdict {
+    /// The rule fires with this diagnostic.
+    Fires { diagnostic: Box<Diagnostic> },
+    /// The rule is quiet, and why.
+    Quiet { why: String },
+    /// The rule raised for this task (the reference drops its result).
+    Failed { why: &'static str },
 }
 
 macro_rules! registry {
@@ -267,6 +291,20 @@ macro_rules! registry {
                 // breaks the remaining ties.
                 out.sort_by_key(|d| (std::cmp::Reverse(d.severity), std::cmp::Reverse(d.last_seen_at)));
                 (out, failed)
+            }
+
+            /// Every rule's verdict on the task, in registry order, for `explain`.
+            pub fn explain(&self, task: &TaskRow, p: &Params, now: i64) -> Vec<(&'static str, Verdict)> {
+                vec![$(
+                    (
+                        <$rule as Rule>::KIND,
+                        match <$rule>::evaluate(task, &self.$name, &p.$name, now) {
+                            Ok(Some(d)) => Verdict::Fires { diagnostic: Box::new(d) },
+                            Ok(None) => Verdict::Quiet { why: <$rule>::why_not(task, &self.$name, &p.$name, now) },
+                            Err(e) => Verdict::Failed { why: e.0 },
+                        },
+                    )
+                ),+]
             }
         }
     };
