@@ -7,8 +7,10 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::audit;
 use crate::cli::{
-    Cli, Command, DiagnoseArgs, MigrateArgs, ScenariosArgs, ScenariosCommand, SimulateArgs,
+    AuditArgs, Cli, Command, DiagnoseArgs, ExplainArgs, MigrateArgs, ScenariosArgs,
+    ScenariosCommand, SimulateArgs,
 };
 use crate::config::DiagConfig;
 use crate::diagnose;
@@ -16,8 +18,8 @@ use crate::error::{Error, Result};
 use crate::hermes;
 use crate::migrate::{self, BackupChoice};
 use crate::report::{
-    RunInfo, Sink, diagnose_text, diagnose_text::TextReport, json::JsonSink, json::to_string,
-    migrate_text, style::Style,
+    RunInfo, Sink, diagnose_text, diagnose_text::TextReport, explain_text, json::JsonSink,
+    json::to_string, migrate_text, style::Style,
 };
 use crate::rules;
 use crate::scenarios;
@@ -26,6 +28,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let style = Style::for_stdout(cli.color);
     match &cli.command {
         Command::Diagnose(args) => diagnose_cmd(&cli, args, &style),
+        Command::Audit(args) => audit_cmd(&cli, args, &style),
+        Command::Explain(args) => explain_cmd(&cli, args, &style),
         Command::Migrate(args) => migrate_cmd(&cli, args, &style),
         Command::Scenarios(args) => scenarios_cmd(args, &style),
         Command::Simulate(args) => simulate_cmd(args),
@@ -53,11 +57,7 @@ fn diagnose_cmd(cli: &Cli, args: &DiagnoseArgs, style: &Style) -> Result<ExitCod
     }
     let path = hermes::resolve(cli.db.as_deref(), cli.board.as_deref())?;
     let cfg = DiagConfig::discover(args.config.as_deref())?;
-    let now = args.now.unwrap_or_else(|| {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64)
-    });
+    let now = args.now.unwrap_or_else(now);
     let opts = diagnose::Options {
         now,
         task: args.task.clone(),
@@ -94,6 +94,100 @@ fn diagnose_cmd(cli: &Cli, args: &DiagnoseArgs, style: &Style) -> Result<ExitCod
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The current Unix time, for when `--now` is not given.
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// A rule's documentation, as text or JSON.
+fn print_doc(doc: &rules::RuleDoc, json: bool) -> Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", to_string(doc)).map_err(Error::Output)?;
+    } else {
+        diagnose_text::explain(&mut out, doc).map_err(Error::Output)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn audit_cmd(cli: &Cli, args: &AuditArgs, style: &Style) -> Result<ExitCode> {
+    if let Some(kind) = &args.explain {
+        let doc = rules::audit::doc(kind).expect("clap accepts only registered kinds");
+        return print_doc(doc, args.json);
+    }
+    if args.list_rules {
+        let mut out = std::io::stdout().lock();
+        for k in rules::audit::KINDS {
+            writeln!(out, "{k}").map_err(Error::Output)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !args.with_diagnose
+        && let Some(k) = args
+            .rules
+            .iter()
+            .find(|k| !rules::audit::KINDS.contains(&k.as_str()))
+    {
+        return Err(Error::Usage {
+            message: format!("--rule {k} is a diagnose rule: add --with-diagnose to run it"),
+        });
+    }
+    let path = hermes::resolve(cli.db.as_deref(), cli.board.as_deref())?;
+    let cfg = DiagConfig::discover(args.config.as_deref())?;
+    let opts = audit::Options {
+        now: args.now.unwrap_or_else(now),
+        task: args.task.clone(),
+        severity: args.severity,
+        only: (!args.rules.is_empty()).then(|| args.rules.clone()),
+        with_diagnose: args.with_diagnose,
+        deep: args.deep,
+        wait: args.wait,
+    };
+    let mut sink: Box<dyn Sink> = if args.json {
+        Box::new(JsonSink::new().map_err(Error::temp_file)?)
+    } else {
+        Box::new(TextReport::new(*style).map_err(Error::temp_file)?)
+    };
+    let mut found = 0usize;
+    let summary = audit::run(&path, &cfg, &opts, |rep| {
+        found += rep.diagnostics.len();
+        sink.add(&rep).map_err(Error::temp_file)
+    })?;
+    let info = RunInfo {
+        board: &path,
+        config: cfg.source.as_deref(),
+        summary: &summary.diagnose,
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    sink.finish(&mut out, &info).map_err(Error::Output)?;
+    out.flush().map_err(Error::Output)?;
+    for line in diagnose_text::dropped_rule_warnings(&summary.diagnose.failures) {
+        eprintln!("{line}");
+    }
+    Ok(if found > 0 && !args.exit_zero {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn explain_cmd(cli: &Cli, args: &ExplainArgs, style: &Style) -> Result<ExitCode> {
+    let path = hermes::resolve(cli.db.as_deref(), cli.board.as_deref())?;
+    let cfg = DiagConfig::discover(args.config.as_deref())?;
+    let now = args.now.unwrap_or_else(now);
+    let ex = audit::explain(&path, &cfg, &args.task, now, args.wait)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if args.json {
+        writeln!(out, "{}", to_string(&ex)).map_err(Error::Output)?;
+    } else {
+        explain_text::render(&mut out, style, &ex).map_err(Error::Output)?;
+    }
+    out.flush().map_err(Error::Output)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn migrate_cmd(cli: &Cli, args: &MigrateArgs, style: &Style) -> Result<ExitCode> {

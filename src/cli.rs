@@ -34,6 +34,11 @@ pub struct Cli {
 pub enum Command {
     /// Run the diagnostic rules over every task and print what needs an operator.
     Diagnose(DiagnoseArgs),
+    /// Replay every task's run and event history to find what the counter never saw:
+    /// retry loops, counter drift, reopened breakers, broken links, board health.
+    Audit(AuditArgs),
+    /// Show one task's timeline with the counter after each step, and every rule's verdict.
+    Explain(ExplainArgs),
     /// Bring the board to the current hermes-agent schema without losing a value.
     Migrate(MigrateArgs),
     /// Rebuild the seeded unified-counter scenarios as boards, and verify them.
@@ -140,6 +145,83 @@ pub struct DiagnoseArgs {
     #[arg(long, value_name = "KIND",
           value_parser = clap::builder::PossibleValuesParser::new(crate::rules::KINDS))]
     pub explain: Option<String>,
+
+    /// Seconds to wait for a locked board before giving up (0 to 86400).
+    #[arg(long, default_value = "5", value_parser = parse_wait, value_name = "SECONDS")]
+    pub wait: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only this task (reported even when it has no findings); board-wide checks are skipped.
+    #[arg(long, value_name = "ID")]
+    pub task: Option<String>,
+
+    /// Keep findings at or above this severity.
+    #[arg(long, value_enum)]
+    pub severity: Option<Severity>,
+
+    /// Print JSON in the shape of `diagnose --json`; board findings have null task fields.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Evaluate as of this Unix time (seconds) instead of now; for reproducible output.
+    #[arg(long, value_name = "EPOCH", allow_negative_numbers = true)]
+    pub now: Option<i64>,
+
+    /// A Hermes config.yaml (default: config.yaml in the Hermes home, when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Exit 0 even when findings are reported.
+    #[arg(long)]
+    pub exit_zero: bool,
+
+    /// Run only these rules (repeatable): audit kinds, or diagnose kinds with --with-diagnose.
+    #[arg(long = "rule", value_name = "KIND",
+          value_parser = clap::builder::PossibleValuesParser::new(
+              crate::rules::audit::KINDS.iter().chain(crate::rules::KINDS)))]
+    pub rules: Vec<String>,
+
+    /// Also run Hermes' diagnostic rules; their findings come first in each task's list.
+    #[arg(long)]
+    pub with_diagnose: bool,
+
+    /// Run SQLite's full integrity_check instead of quick_check (slower: reads every index).
+    #[arg(long)]
+    pub deep: bool,
+
+    /// List the audit rules in evaluation order and exit.
+    #[arg(long)]
+    pub list_rules: bool,
+
+    /// Print an audit rule's documentation (with --json, as data) and exit.
+    #[arg(long, value_name = "KIND",
+          value_parser = clap::builder::PossibleValuesParser::new(crate::rules::audit::KINDS))]
+    pub explain: Option<String>,
+
+    /// Seconds to wait for a locked board before giving up (0 to 86400).
+    #[arg(long, default_value = "5", value_parser = parse_wait, value_name = "SECONDS")]
+    pub wait: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The task id.
+    #[arg(value_name = "TASK")]
+    pub task: String,
+
+    /// Print the same as JSON.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Evaluate as of this Unix time (seconds) instead of now; for reproducible output.
+    #[arg(long, value_name = "EPOCH", allow_negative_numbers = true)]
+    pub now: Option<i64>,
+
+    /// A Hermes config.yaml (default: config.yaml in the Hermes home, when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 
     /// Seconds to wait for a locked board before giving up (0 to 86400).
     #[arg(long, default_value = "5", value_parser = parse_wait, value_name = "SECONDS")]

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::board::rows::Scope;
+use crate::board::rows::{Reader, Scope};
 use crate::board::schema::State;
 use crate::board::{Access, Board, reference::reference};
 use crate::config::DiagConfig;
@@ -104,7 +104,7 @@ pub struct Summary {
 
 /// A hashable key for a task id cell: ids of different SQLite types never match, as in
 /// Python's dict.
-fn key(v: &Value) -> String {
+pub fn key(v: &Value) -> String {
     match v {
         Value::Text(s) => s.clone(),
         other => format!("\0{other:?}"),
@@ -123,12 +123,36 @@ pub fn run(
     path: &std::path::Path,
     cfg: &DiagConfig,
     opts: &Options,
-    mut emit: impl FnMut(TaskReport) -> Result<()>,
+    emit: impl FnMut(TaskReport) -> Result<()>,
 ) -> Result<Summary> {
     let board = Board::open(path, Access::ReadOnly, opts.wait)?;
     // One read transaction for every pass: a consistent snapshot even while a dispatcher writes.
     let reader = board.reader()?;
     let state = reader.snapshot().checked_state(path, reference())?;
+    let scan = scan(&reader, cfg, opts, emit)?;
+    reader.finish()?;
+    Ok(Summary {
+        state,
+        journal: board.header.journal,
+        filesystem_warning: board.filesystem_warning(),
+        tasks_scanned: scan.tasks_scanned,
+        failures: scan.failures,
+    })
+}
+
+/// What [`scan`] saw besides the reports.
+pub struct Scan {
+    pub tasks_scanned: u64,
+    pub failures: DroppedRules,
+}
+
+/// Run the rules over a board already open for reading, inside the reader's transaction.
+pub fn scan(
+    reader: &Reader<'_>,
+    cfg: &DiagConfig,
+    opts: &Options,
+    mut emit: impl FnMut(TaskReport) -> Result<()>,
+) -> Result<Scan> {
     let params = Params::new(cfg, opts.now);
     let only = opts.only.as_deref();
     let mut failures = DroppedRules::default();
@@ -194,11 +218,7 @@ pub fn run(
             })?;
         }
     }
-    reader.finish()?;
-    Ok(Summary {
-        state,
-        journal: board.header.journal,
-        filesystem_warning: board.filesystem_warning(),
+    Ok(Scan {
         tasks_scanned: scanned,
         failures,
     })

@@ -5,6 +5,8 @@
 //!
 //! - `escape`, `python`, `value`: terminal-safe text, and Python's semantics (`int()`,
 //!   `float()`, `str.strip()`, `repr()`) with the dynamically typed SQLite cell they apply to;
+//! - `lifecycle`: the 0.19.0 kernel's failure-counter rules (what counts, what is neutral,
+//!   what resets, which limit applies), shared by the scenario kernel and the audit;
 //! - `error`: the tool's own failures, each with a code and a help line;
 //! - `hermes`: Hermes' conventions — where the Hermes home, its config and its boards are;
 //! - `board`: check the header, open without ever creating, detect the schema state, and
@@ -22,6 +24,7 @@
 //! Data flows one way: board → rows → rules → findings → report. Start reading at `app`.
 
 pub mod app;
+mod audit;
 mod board;
 pub mod cli;
 mod config;
@@ -29,6 +32,7 @@ mod diagnose;
 pub mod error;
 mod escape;
 mod hermes;
+mod lifecycle;
 mod migrate;
 mod py;
 mod report;

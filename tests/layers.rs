@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 /// Lowest first. A module may use its own layer and every layer before it.
 const LAYERS: &[&[&str]] = &[
     // Python semantics and terminal-safe text: no dependencies of their own.
-    &["escape", "py"],
+    &["escape", "py", "lifecycle"],
     // The tool's failures.
     &["error"],
     // Hermes' own conventions: where boards and config live.
@@ -20,6 +20,8 @@ const LAYERS: &[&[&str]] = &[
     &["rules"],
     // Orchestration of a read (diagnose) and of a write (migrate).
     &["diagnose", "migrate"],
+    // The audit runs Hermes' rules beside its own (`--with-diagnose`).
+    &["audit"],
     // Sinks and renderers.
     &["report"],
     // The kernel model and the seeded scenarios, which drive the commands above.

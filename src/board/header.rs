@@ -37,6 +37,9 @@ pub struct Header {
     pub page_count: u64,
     pub file_size: u64,
     pub journal: Journal,
+    /// `SQLITE_VERSION_NUMBER` of the library that last wrote the file (bytes 96..100),
+    /// e.g. 3051003 for 3.51.3.
+    pub sqlite_version: u32,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -197,6 +200,7 @@ pub fn check(path: &Path) -> Result<Header> {
         page_count,
         file_size,
         journal,
+        sqlite_version: u32::from_be_bytes([head[96], head[97], head[98], head[99]]),
     })
 }
 

@@ -5,6 +5,7 @@
 
 pub mod fs;
 pub mod header;
+pub mod history;
 pub mod reference;
 pub mod rows;
 pub mod schema;

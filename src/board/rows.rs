@@ -300,6 +300,28 @@ impl Reader<'_> {
     }
 
     /// End the read transaction.
+    /// Every task's history, one task at a time, in task id order (see `board::history`).
+    pub fn histories(
+        &self,
+        scope: Scope<'_>,
+        each: impl FnMut(super::history::History) -> Result<()>,
+    ) -> Result<()> {
+        let err = self.board.sql_err();
+        let sql = super::history::history_sql(&self.snap, scope);
+        let mut stmt = self.tx.prepare(&sql).map_err(&err)?;
+        super::history::read_histories(&mut stmt, scope, each, err)
+    }
+
+    /// Rows of a query that takes no parameters, one callback per row; for the audit's
+    /// board-wide checks (orphans, links, `quick_check`).
+    pub fn each_row(
+        &self,
+        sql: &str,
+        mut f: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<()>,
+    ) -> Result<()> {
+        self.stream(sql, Scope::Board, &mut f)
+    }
+
     pub fn finish(self) -> Result<()> {
         self.tx.commit().map_err(self.board.sql_err())
     }

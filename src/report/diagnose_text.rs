@@ -101,28 +101,38 @@ impl TextReport {
     }
 }
 
+/// The line that names a task: id, status, assignee, title.
+fn write_task_line(out: &mut impl Write, style: &Style, r: &TaskReport) -> io::Result<()> {
+    let title = if r.title.truthy() {
+        r.title.py_str()
+    } else {
+        "(untitled)".into()
+    };
+    let assignee = if r.assignee.truthy() {
+        format!("@{}", r.assignee.py_str())
+    } else {
+        "(unassigned)".into()
+    };
+    writeln!(
+        out,
+        "{}  {}  {}  {}",
+        style.bold(&escape::line(&r.task_id.py_str())),
+        escape::line(&r.status.py_str()),
+        escape::line(&assignee),
+        escape::line(&title)
+    )
+}
+
 impl Sink for TextReport {
     fn add(&mut self, r: &TaskReport) -> io::Result<()> {
         let (style, out) = (&self.style, &mut self.body);
         writeln!(out)?;
-        let title = if r.title.truthy() {
-            r.title.py_str()
+        if r.task_id.is_null() && r.title.is_null() && r.status.is_null() {
+            // A finding about the board itself (audit), not about a task.
+            writeln!(out, "{}", style.bold("(board)"))?;
         } else {
-            "(untitled)".into()
-        };
-        let assignee = if r.assignee.truthy() {
-            format!("@{}", r.assignee.py_str())
-        } else {
-            "(unassigned)".into()
-        };
-        writeln!(
-            out,
-            "{}  {}  {}  {}",
-            style.bold(&escape::line(&r.task_id.py_str())),
-            escape::line(&r.status.py_str()),
-            escape::line(&assignee),
-            escape::line(&title)
-        )?;
+            write_task_line(out, style, r)?;
+        }
         if r.diagnostics.is_empty() {
             writeln!(out, "  {}", style.dim("no diagnostics"))?;
         }
@@ -190,7 +200,10 @@ impl Sink for TextReport {
         self.counts.sort_by_key(|(k, s, _)| {
             (
                 std::cmp::Reverse(*s),
-                crate::rules::KINDS.iter().position(|x| x == k),
+                crate::rules::KINDS
+                    .iter()
+                    .chain(crate::rules::audit::KINDS)
+                    .position(|x| x == k),
             )
         });
         let mut table = Table::new();

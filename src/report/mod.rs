@@ -5,6 +5,7 @@
 //! format is one new type implementing it.
 
 pub mod diagnose_text;
+pub mod explain_text;
 pub mod json;
 pub mod migrate_text;
 pub mod style;

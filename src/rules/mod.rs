@@ -19,6 +19,7 @@ pub use crate::board::rows::{EventRow, PayloadMode, RunRow, TaskRow};
 use crate::config::DiagConfig;
 use crate::py::value::RuleFailure;
 
+pub mod audit;
 pub mod block_unblock_cycling;
 pub mod hallucinated_cards;
 #[cfg(test)]
@@ -208,12 +209,7 @@ pub trait Rule {
     /// Why the rule stays quiet for this task, for `explain`: the value it compared and the
     /// threshold it compared it with, or the exemption that applied. Called only when
     /// [`Rule::evaluate`] returned `Ok(None)`.
-    fn why_not(
-        _task: &TaskRow,
-        _state: &Self::State,
-        _params: &Self::Params,
-        _now: i64,
-    ) -> String {
+    fn why_not(_task: &TaskRow, _state: &Self::State, _params: &Self::Params, _now: i64) -> String {
         "its conditions are not met".into()
     }
 }

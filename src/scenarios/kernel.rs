@@ -16,15 +16,8 @@
 use serde::Serialize;
 use serde_json::{Map, Value as Json, json};
 
-/// Which kernel's rules to apply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Semantics {
-    /// Every non-success outcome counts (the fix).
-    Unified,
-    /// Only spawn failures count; a successful spawn clears the counter (before the fix).
-    Legacy,
-}
+pub use crate::lifecycle::Semantics;
+use crate::lifecycle::{self, Failure, Step};
 
 /// What an attempt ends with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -60,11 +53,14 @@ impl Outcome {
         Outcome::ALL.into_iter().find(|o| o.as_str() == s.trim())
     }
 
-    fn is_failure(self) -> bool {
-        matches!(
-            self,
-            Outcome::SpawnFailed | Outcome::TimedOut | Outcome::Crashed
-        )
+    /// The counted failure this outcome is, if any.
+    fn failure(self) -> Option<Failure> {
+        match self {
+            Outcome::SpawnFailed => Some(Failure::SpawnFailed),
+            Outcome::TimedOut => Some(Failure::TimedOut),
+            Outcome::Crashed => Some(Failure::Crashed),
+            Outcome::Completed | Outcome::Reclaimed => None,
+        }
     }
 }
 
@@ -288,9 +284,10 @@ impl Kernel {
             run.worker_pid = Some(pid);
         }
         self.event(t, run_id, "spawned", Some(obj(json!({"pid": pid}))), at);
-        if self.semantics == Semantics::Legacy {
-            // The legacy kernel took a good spawn as proof of health.
-            self.tasks[t].consecutive_failures = 0;
+        // The legacy kernel took a good spawn as proof of health; the unified one does not.
+        let counter = &mut self.tasks[t].consecutive_failures;
+        *counter = lifecycle::next(self.semantics, *counter, Step::Spawned);
+        if *counter == 0 {
             self.tasks[t].last_failure_error = None;
         }
         pid
@@ -336,10 +333,9 @@ impl Kernel {
     }
 
     fn counts(&self, outcome: Outcome) -> bool {
-        match self.semantics {
-            Semantics::Unified => outcome.is_failure(),
-            Semantics::Legacy => outcome == Outcome::SpawnFailed,
-        }
+        outcome
+            .failure()
+            .is_some_and(|f| lifecycle::counts(self.semantics, f))
     }
 
     /// Count a failure; trip the breaker at the limit. Returns whether it tripped.

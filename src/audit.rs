@@ -1,0 +1,496 @@
+//! The audit engine: replay every task's history and look at the board as a whole.
+//!
+//! Everything happens in one read transaction. The board-wide checks (`quick_check`,
+//! orphaned comments and links, dependency cycles) run first; then, with
+//! `--with-diagnose`, Hermes' rules (`diagnose::scan`), whose findings are kept per task
+//! until that task's turn; then one pass over every task's history
+//! (`board::history`), one task at a time, through the replay and the audit's task rules.
+//! Findings about the board come first, in an entry whose task fields are null; tasks
+//! follow in task id order.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::board::history::History;
+use crate::board::rows::{Reader, Scope};
+use crate::board::schema::Counter;
+use crate::board::{Access, Board, Journal, fs, reference::reference};
+use crate::config::DiagConfig;
+use crate::diagnose::{self, TaskReport, key};
+use crate::error::{Error, Result};
+use crate::py::value::Value;
+use crate::rules::audit::replay::{Entry, int};
+use crate::rules::audit::{self, BoardFacts, Orphans, Pointer, TaskFacts};
+use crate::rules::{self, Diagnostic, Severity, Verdict};
+
+/// What to audit and how.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub now: i64,
+    pub task: Option<String>,
+    pub severity: Option<Severity>,
+    /// Only these rule kinds, audit or diagnose (all when `None`).
+    pub only: Option<Vec<String>>,
+    /// Run Hermes' diagnostic rules too, their findings first in each task's list.
+    pub with_diagnose: bool,
+    /// `integrity_check` instead of `quick_check`.
+    pub deep: bool,
+    pub wait: Duration,
+}
+
+/// What a run saw, besides the findings.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub diagnose: diagnose::Summary,
+}
+
+/// How many missing task ids an orphan finding lists.
+const EXAMPLES: usize = 10;
+
+fn split_only(only: Option<&[String]>) -> (Option<Vec<String>>, Option<Vec<String>>) {
+    match only {
+        None => (None, None),
+        Some(kinds) => {
+            let (a, d): (Vec<String>, Vec<String>) = kinds
+                .iter()
+                .cloned()
+                .partition(|k| audit::KINDS.contains(&k.as_str()));
+            (Some(a), Some(d))
+        }
+    }
+}
+
+fn keep(diags: &mut Vec<Diagnostic>, severity: Option<Severity>) {
+    if let Some(min) = severity {
+        diags.retain(|d| d.severity >= min);
+    }
+}
+
+/// Open the board read-only and audit it, calling `emit` for each entry to report.
+pub fn run(
+    path: &Path,
+    cfg: &DiagConfig,
+    opts: &Options,
+    mut emit: impl FnMut(TaskReport) -> Result<()>,
+) -> Result<Summary> {
+    let board = Board::open(path, Access::ReadOnly, opts.wait)?;
+    let reader = board.reader()?;
+    let state = reader.snapshot().checked_state(path, reference())?;
+    let (audit_only, diag_only) = split_only(opts.only.as_deref());
+    let params = audit::Params::new(cfg, opts.now);
+
+    // Hermes' rules first, held per task until the task's turn below.
+    let mut from_diagnose: HashMap<String, Vec<Diagnostic>> = HashMap::new();
+    let mut scan = diagnose::Scan {
+        tasks_scanned: 0,
+        failures: Default::default(),
+    };
+    let run_diagnose = opts.with_diagnose && diag_only.as_ref().is_none_or(|d| !d.is_empty());
+    if run_diagnose {
+        let dopts = diagnose::Options {
+            now: opts.now,
+            task: opts.task.clone(),
+            severity: opts.severity,
+            only: diag_only,
+            wait: opts.wait,
+        };
+        scan = diagnose::scan(&reader, cfg, &dopts, |rep| {
+            if !rep.diagnostics.is_empty() {
+                from_diagnose.insert(key(&rep.task_id), rep.diagnostics);
+            }
+            Ok(())
+        })?;
+    } else if let Some(id) = &opts.task
+        && reader.task(id)?.is_none()
+    {
+        return Err(Error::UnknownTask { id: id.clone() });
+    }
+
+    let only = audit_only.as_deref();
+    let mut facts = BoardFacts {
+        schema_label: state.label(),
+        schema_needs_migrate: state.counter != Counter::Current
+            || !state.missing_columns.is_empty()
+            || !state.missing_tables.is_empty(),
+        journal: match board.header.journal {
+            Journal::Wal => "wal",
+            Journal::Rollback => "rollback",
+        },
+        filesystem: board.filesystem.clone(),
+        network_filesystem: board.filesystem.as_deref().is_some_and(fs::is_network),
+        writer_sqlite: board.header.sqlite_version,
+        check_pragma: if opts.deep {
+            "integrity_check"
+        } else {
+            "quick_check"
+        },
+        ..BoardFacts::default()
+    };
+    let board_wide = opts.task.is_none();
+    if board_wide {
+        facts.check_messages = check_pragma(&reader, facts.check_pragma)?;
+        for table in ["task_runs", "task_events", "task_comments"] {
+            facts.orphans.push(orphans(&reader, table)?);
+        }
+        let (links, cycles) = links(&reader)?;
+        facts.orphans.push(links);
+        facts.cycles = cycles;
+    }
+
+    if board_wide {
+        let mut board_diags = audit::check_board(&facts, only);
+        keep(&mut board_diags, opts.severity);
+        if !board_diags.is_empty() {
+            emit(TaskReport {
+                task_id: Value::Null,
+                title: Value::Null,
+                status: Value::Null,
+                assignee: Value::Null,
+                diagnostics: board_diags,
+            })?;
+        }
+    }
+
+    // Task histories, one task at a time; rows without a task were counted above.
+    let scope = match &opts.task {
+        Some(id) => Scope::Task(id),
+        None => Scope::Board,
+    };
+    let mut scanned = 0u64;
+    reader.histories(scope, |h| {
+        let Some(task) = &h.task else {
+            return Ok(());
+        };
+        if opts.task.is_none() && task.status.as_text() == Some("archived") {
+            return Ok(());
+        }
+        scanned += 1;
+        let replay = audit::replay(&h, false);
+        let f = facts_of(&h, task, &replay);
+        let mut diags = from_diagnose.remove(&key(&task.id)).unwrap_or_default();
+        let mut own = audit::check_task(&f, &params, only);
+        keep(&mut own, opts.severity);
+        diags.extend(own);
+        if diags.is_empty() && (opts.task.is_none() || opts.severity.is_some()) {
+            return Ok(());
+        }
+        emit(TaskReport {
+            task_id: task.id.clone(),
+            title: task.title.clone(),
+            status: task.status.clone(),
+            assignee: task.assignee.clone(),
+            diagnostics: diags,
+        })
+    })?;
+    reader.finish()?;
+    Ok(Summary {
+        diagnose: diagnose::Summary {
+            state,
+            journal: board.header.journal,
+            filesystem_warning: board.filesystem_warning(),
+            tasks_scanned: scanned.max(scan.tasks_scanned),
+            failures: scan.failures,
+        },
+    })
+}
+
+/// The facts a task rule reads, from the task's history and its replay.
+fn facts_of<'a>(
+    h: &History,
+    task: &'a crate::board::history::TaskHead,
+    replay: &'a audit::Replay,
+) -> TaskFacts<'a> {
+    let open_runs: Vec<i64> = h
+        .runs
+        .iter()
+        .filter(|r| r.ended_at.is_null())
+        .filter_map(|r| int(&r.id))
+        .collect();
+    let pointer = match int(&task.current_run_id) {
+        None => Pointer::None,
+        Some(id) => match h.runs.iter().find(|r| int(&r.id) == Some(id)) {
+            None => Pointer::Missing(id),
+            Some(r) if r.ended_at.is_null() => Pointer::Open(id),
+            Some(_) => Pointer::Closed(id),
+        },
+    };
+    TaskFacts {
+        task,
+        replay,
+        open_runs,
+        pointer,
+    }
+}
+
+fn check_pragma(reader: &Reader<'_>, pragma: &str) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    reader.each_row(&format!("PRAGMA {pragma}(20)"), |r| {
+        out.push(Value::from_ref(r.get_ref(0)?).py_str());
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Rows of `table` whose `task_id` names no task.
+fn orphans(reader: &Reader<'_>, table: &'static str) -> Result<Orphans> {
+    let mut o = Orphans {
+        table,
+        rows: 0,
+        task_ids: Vec::new(),
+    };
+    let snap = reader.snapshot();
+    if !snap.has_column(table, "task_id") || !snap.has_column("tasks", "id") {
+        return Ok(o);
+    }
+    reader.each_row(
+        &format!(
+            "SELECT task_id, count(*) FROM \"{table}\" c \
+             WHERE NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = c.task_id) \
+             GROUP BY task_id ORDER BY task_id"
+        ),
+        |r| {
+            let n: i64 = r.get(1)?;
+            o.rows += n as u64;
+            if o.task_ids.len() < EXAMPLES {
+                o.task_ids.push(Value::from_ref(r.get_ref(0)?).py_str());
+            }
+            Ok(())
+        },
+    )?;
+    Ok(o)
+}
+
+/// Links whose parent or child is missing, and the dependency cycles.
+fn links(reader: &Reader<'_>) -> Result<(Orphans, Vec<Vec<String>>)> {
+    let mut o = Orphans {
+        table: "task_links",
+        rows: 0,
+        task_ids: Vec::new(),
+    };
+    let snap = reader.snapshot();
+    if !snap.has_column("task_links", "parent_id") || !snap.has_column("task_links", "child_id") {
+        return Ok((o, Vec::new()));
+    }
+    let mut graph = Graph::default();
+    reader.each_row(
+        "SELECT parent_id, child_id, \
+         EXISTS (SELECT 1 FROM tasks t WHERE t.id = l.parent_id), \
+         EXISTS (SELECT 1 FROM tasks t WHERE t.id = l.child_id) FROM task_links l",
+        |r| {
+            let parent = Value::from_ref(r.get_ref(0)?);
+            let child = Value::from_ref(r.get_ref(1)?);
+            let (has_parent, has_child): (bool, bool) = (r.get(2)?, r.get(3)?);
+            if !has_parent || !has_child {
+                o.rows += 1;
+                for (v, ok) in [(&parent, has_parent), (&child, has_child)] {
+                    if !ok && o.task_ids.len() < EXAMPLES {
+                        o.task_ids.push(v.py_str());
+                    }
+                }
+            }
+            graph.edge(&parent, &child);
+            Ok(())
+        },
+    )?;
+    Ok((o, graph.cycles()))
+}
+
+/// The links as a graph, for Tarjan's strongly connected components.
+#[derive(Default)]
+struct Graph {
+    index: HashMap<String, usize>,
+    names: Vec<String>,
+    edges: Vec<Vec<usize>>,
+}
+
+impl Graph {
+    fn node(&mut self, v: &Value) -> usize {
+        let k = key(v);
+        if let Some(&i) = self.index.get(&k) {
+            return i;
+        }
+        let i = self.names.len();
+        self.index.insert(k, i);
+        self.names.push(v.py_str());
+        self.edges.push(Vec::new());
+        i
+    }
+
+    fn edge(&mut self, from: &Value, to: &Value) {
+        let (a, b) = (self.node(from), self.node(to));
+        self.edges[a].push(b);
+    }
+
+    /// Every strongly connected component with a cycle (two or more nodes, or a self
+    /// link), its nodes in discovery order; iterative, so a long chain cannot overflow.
+    fn cycles(&self) -> Vec<Vec<String>> {
+        let n = self.names.len();
+        let mut index = vec![usize::MAX; n];
+        let mut low = vec![0; n];
+        let mut on_stack = vec![false; n];
+        let mut stack = Vec::new();
+        let mut next = 0;
+        let mut out = Vec::new();
+        for root in 0..n {
+            if index[root] != usize::MAX {
+                continue;
+            }
+            let mut work = vec![(root, 0usize)];
+            while let Some(&mut (v, ref mut child)) = work.last_mut() {
+                if *child == 0 && index[v] == usize::MAX {
+                    index[v] = next;
+                    low[v] = next;
+                    next += 1;
+                    stack.push(v);
+                    on_stack[v] = true;
+                }
+                if let Some(&w) = self.edges[v].get(*child) {
+                    *child += 1;
+                    if index[w] == usize::MAX {
+                        work.push((w, 0));
+                    } else if on_stack[w] {
+                        low[v] = low[v].min(index[w]);
+                    }
+                    continue;
+                }
+                work.pop();
+                if let Some(&(parent, _)) = work.last() {
+                    low[parent] = low[parent].min(low[v]);
+                }
+                if low[v] == index[v] {
+                    let mut comp = Vec::new();
+                    while let Some(w) = stack.pop() {
+                        on_stack[w] = false;
+                        comp.push(w);
+                        if w == v {
+                            break;
+                        }
+                    }
+                    let self_loop = comp.len() == 1 && self.edges[v].contains(&v);
+                    if comp.len() > 1 || self_loop {
+                        comp.sort_unstable_by_key(|&w| index[w]);
+                        out.push(comp.iter().map(|&w| self.names[w].clone()).collect());
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// One rule's verdict, named.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleVerdict {
+    pub kind: &'static str,
+    /// `diagnose` (Hermes' rules) or `audit`.
+    pub source: &'static str,
+    #[serde(flatten)]
+    pub verdict: Verdict,
+}
+
+/// Everything `explain TASK` shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    #[serde(serialize_with = "ser_value")]
+    pub task_id: Value,
+    #[serde(serialize_with = "ser_value")]
+    pub title: Value,
+    #[serde(serialize_with = "ser_value")]
+    pub status: Value,
+    #[serde(serialize_with = "ser_value")]
+    pub assignee: Value,
+    /// The stored counter.
+    #[serde(serialize_with = "ser_value")]
+    pub stored: Value,
+    /// The counter the 0.19.0 kernel would hold.
+    pub recomputed: i64,
+    pub limit: i64,
+    pub limit_source: &'static str,
+    pub timeline: Vec<Entry>,
+    pub rules: Vec<RuleVerdict>,
+}
+
+fn ser_value<S: serde::Serializer>(v: &Value, s: S) -> std::result::Result<S::Ok, S::Error> {
+    v.to_json().serialize(s)
+}
+
+/// Replay one task for a human: its timeline and every rule's verdict.
+pub fn explain(
+    path: &Path,
+    cfg: &DiagConfig,
+    id: &str,
+    now: i64,
+    wait: Duration,
+) -> Result<Explanation> {
+    let board = Board::open(path, Access::ReadOnly, wait)?;
+    let reader = board.reader()?;
+    reader.snapshot().checked_state(path, reference())?;
+    // Hermes' rules, as `diagnose --task` runs them.
+    let task = reader
+        .task(id)?
+        .ok_or_else(|| Error::UnknownTask { id: id.into() })?;
+    let dparams = rules::Params::new(cfg, now);
+    let mut st = rules::TaskState::default();
+    let payload_kinds: Vec<&str> = rules::PAYLOAD_KINDS
+        .iter()
+        .flat_map(|l| l.iter().copied())
+        .collect();
+    let error_outcomes: Vec<&str> = rules::RUN_ERROR_OUTCOMES
+        .iter()
+        .flat_map(|l| l.iter().copied())
+        .collect();
+    reader.events(Scope::Task(id), &payload_kinds, |_, ev| {
+        st.on_event(ev, &dparams)
+    })?;
+    reader.runs(Scope::Task(id), &error_outcomes, |_, run| {
+        st.on_run(run, &dparams)
+    })?;
+    let mut verdicts: Vec<RuleVerdict> = st
+        .explain(&task, &dparams, now)
+        .into_iter()
+        .map(|(kind, verdict)| RuleVerdict {
+            kind,
+            source: "diagnose",
+            verdict,
+        })
+        .collect();
+
+    let mut history = None;
+    reader.histories(Scope::Task(id), |h| {
+        if h.task.is_some() {
+            history = Some(h);
+        }
+        Ok(())
+    })?;
+    reader.finish()?;
+    let h = history.ok_or_else(|| Error::UnknownTask { id: id.into() })?;
+    let head = h.task.clone().expect("kept only with a task row");
+    let replay = audit::replay(&h, true);
+    let params = audit::Params::new(cfg, now);
+    let f = facts_of(&h, &head, &replay);
+    let (limit, source) = f.limit(&params);
+    verdicts.extend(
+        audit::explain_task(&f, &params)
+            .into_iter()
+            .map(|(kind, verdict)| RuleVerdict {
+                kind,
+                source: "audit",
+                verdict,
+            }),
+    );
+    Ok(Explanation {
+        task_id: head.id.clone(),
+        title: head.title.clone(),
+        status: head.status.clone(),
+        assignee: head.assignee.clone(),
+        stored: head.consecutive_failures.clone(),
+        recomputed: replay.counter,
+        limit,
+        limit_source: source.as_str(),
+        timeline: replay.entries.clone(),
+        rules: verdicts,
+    })
+}
