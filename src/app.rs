@@ -202,6 +202,16 @@ fn migrate_cmd(cli: &Cli, args: &MigrateArgs, style: &Style) -> Result<ExitCode>
             (None, false) => BackupChoice::Beside,
         },
         wait: args.wait,
+        recount: if args.recount {
+            let cfg = DiagConfig::discover(args.config.as_deref())?;
+            Some(migrate::recount::Options {
+                trip: args.trip,
+                configured_limit: rules::audit::Params::new(&cfg, 0).configured_limit,
+                now: args.now.unwrap_or_else(now),
+            })
+        } else {
+            None
+        },
     };
     let report = migrate::run(&path, &opts)?;
     if let Some(w) = &report.filesystem_warning {
@@ -228,11 +238,17 @@ fn migrate_cmd(cli: &Cli, args: &MigrateArgs, style: &Style) -> Result<ExitCode>
         }
         return Err(Error::Output(source));
     }
-    Ok(if args.check && !report.steps.is_empty() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    let recount_work = report
+        .recount
+        .as_ref()
+        .is_some_and(|r| !r.changes.is_empty());
+    Ok(
+        if args.check && (!report.steps.is_empty() || recount_work) {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
 }
 
 fn scenarios_cmd(args: &ScenariosArgs, style: &Style) -> Result<ExitCode> {

@@ -168,7 +168,8 @@ pub fn run(
             return Ok(());
         }
         scanned += 1;
-        let replay = audit::replay(&h, false);
+        let (limit, _) = audit::task_limit(task, &params);
+        let replay = audit::replay(&h, limit, false);
         let f = facts_of(&h, task, &replay);
         let mut diags = from_diagnose.remove(&key(&task.id)).unwrap_or_default();
         let mut own = audit::check_task(&f, &params, only);
@@ -468,8 +469,8 @@ pub fn explain(
     reader.finish()?;
     let h = history.ok_or_else(|| Error::UnknownTask { id: id.into() })?;
     let head = h.task.clone().expect("kept only with a task row");
-    let replay = audit::replay(&h, true);
     let params = audit::Params::new(cfg, now);
+    let replay = audit::replay(&h, audit::task_limit(&head, &params).0, true);
     let f = facts_of(&h, &head, &replay);
     let (limit, source) = f.limit(&params);
     verdicts.extend(

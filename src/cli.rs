@@ -258,6 +258,31 @@ pub struct MigrateArgs {
     #[arg(long)]
     pub no_backup: bool,
 
+    /// Also set every task's consecutive_failures to the counter its run and event history
+    /// gives under hermes-agent 0.19.0's rules (and an empty last_failure_error to the
+    /// newest failure's error), in the same transaction.
+    #[arg(long)]
+    pub recount: bool,
+
+    /// With --recount: block every ready or todo task whose recount reaches its breaker
+    /// limit, with a gave_up event, as the breaker would have.
+    #[arg(long, requires = "recount")]
+    pub trip: bool,
+
+    /// With --recount: a Hermes config.yaml for kanban.failure_limit (default: config.yaml
+    /// in the Hermes home, when it exists).
+    #[arg(long, value_name = "FILE", requires = "recount")]
+    pub config: Option<PathBuf>,
+
+    /// With --trip: the Unix time the gave_up events carry (default: now).
+    #[arg(
+        long,
+        value_name = "EPOCH",
+        allow_negative_numbers = true,
+        requires = "trip"
+    )]
+    pub now: Option<i64>,
+
     /// Seconds to wait for the write lock before giving up (0 to 86400).
     #[arg(long, default_value = "5", value_parser = parse_wait, value_name = "SECONDS")]
     pub wait: Duration,

@@ -27,6 +27,8 @@ pub struct TaskHead {
     pub last_failure_error: Value,
     pub max_retries: Value,
     pub current_run_id: Value,
+    /// The row's rowid: what a write addresses, since ids need not be unique.
+    pub rowid: Option<i64>,
 }
 
 /// A `task_runs` row.
@@ -40,7 +42,8 @@ pub struct HistRun {
     pub ended_at: Value,
     /// The error, for failing, reclaimed and stale runs only.
     pub error: Value,
-    /// The metadata, for crashed runs only (the protocol-violation marker).
+    /// The metadata, for crashed runs (the protocol-violation marker) and spawn failures
+    /// (the `failures` the kernel recorded).
     pub metadata: Value,
 }
 
@@ -56,7 +59,13 @@ pub struct HistEvent {
 }
 
 /// Event kinds whose payload the audit reads.
-pub const PAYLOAD_KINDS: &[&str] = &["created", "assigned", "reclaimed", "gave_up"];
+pub const PAYLOAD_KINDS: &[&str] = &[
+    "created",
+    "assigned",
+    "reclaimed",
+    "gave_up",
+    "spawn_failed",
+];
 /// Run outcomes whose error the audit reads.
 pub const ERROR_OUTCOMES: &[&str] = &[
     "spawn_failed",
@@ -90,7 +99,7 @@ fn in_list(values: &[&str]) -> String {
         .join(", ")
 }
 
-/// The statement: tasks (source 0), runs (1), events (2), each padded to eight values.
+/// The statement: tasks (source 0), runs (1), events (2), each padded to nine values.
 pub fn history_sql(snap: &Snapshot, scope: Scope<'_>) -> String {
     let col = |table: &str, name: &str| {
         if snap.has_column(table, name) {
@@ -113,7 +122,8 @@ pub fn history_sql(snap: &Snapshot, scope: Scope<'_>) -> String {
     let (counter, error) = counter_exprs(snap);
     let t = |name| col("tasks", name);
     let mut parts = vec![format!(
-        "SELECT {} AS k, 0 AS src, 0 AS seq, {}, {}, {}, {}, {counter}, {error}, {}, {} FROM tasks{}",
+        "SELECT {} AS k, 0 AS src, 0 AS seq, {}, {}, {}, {}, {counter}, {error}, {}, {}, rowid \
+         FROM tasks{}",
         t("id"),
         t("id"),
         t("title"),
@@ -129,7 +139,8 @@ pub fn history_sql(snap: &Snapshot, scope: Scope<'_>) -> String {
         parts.push(format!(
             "SELECT {task}, 1, {id}, {id}, {}, {outcome}, {}, {}, {}, \
              CASE WHEN {outcome} IN ({}) THEN {} END, \
-             CASE WHEN {outcome} = 'crashed' THEN {} END FROM task_runs{}",
+             CASE WHEN {outcome} IN ('crashed', 'spawn_failed', 'gave_up') THEN {} END, NULL \
+             FROM task_runs{}",
             r("status"),
             r("profile"),
             r("started_at"),
@@ -151,7 +162,7 @@ pub fn history_sql(snap: &Snapshot, scope: Scope<'_>) -> String {
         );
         parts.push(format!(
             "SELECT {task}, 2, {id}, {id}, {}, {kind}, CASE WHEN {kind} IN ({}) THEN {} END, \
-             {}, NULL, NULL, NULL FROM task_events{}",
+             {}, NULL, NULL, NULL, NULL FROM task_events{}",
             e("run_id"),
             in_list(PAYLOAD_KINDS),
             e("payload"),
@@ -203,6 +214,7 @@ pub fn read_histories(
                     last_failure_error: v(8)?,
                     max_retries: v(9)?,
                     current_run_id: v(10)?,
+                    rowid: r.get(11).map_err(&err)?,
                 })
             }
             1 => h.runs.push(HistRun {

@@ -8,6 +8,7 @@
 
 pub mod backup;
 pub mod plan;
+pub mod recount;
 pub mod verify;
 
 use std::path::{Path, PathBuf};
@@ -31,6 +32,8 @@ pub struct Options {
     pub plan_only: bool,
     pub backup: BackupChoice,
     pub wait: Duration,
+    /// `--recount` (with `--trip`): write the counters the history says.
+    pub recount: Option<recount::Options>,
 }
 
 #[derive(Debug, Clone)]
@@ -74,6 +77,9 @@ pub struct Report {
     pub steps: Vec<StepReport>,
     pub backup: Option<backup::Backup>,
     pub verification: Option<verify::Verification>,
+    /// What `--recount` changes (or would change, with `--dry-run`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recount: Option<recount::Recount>,
     /// True when the board was written.
     pub changed: bool,
     pub dry_run: bool,
@@ -125,10 +131,21 @@ pub fn run(path: &Path, opts: &Options) -> Result<Report> {
         steps: planned(&first),
         backup: None,
         verification: None,
+        recount: None,
         changed: false,
         dry_run: opts.plan_only,
     };
-    if opts.plan_only || first.is_empty() {
+    if let Some(r) = &opts.recount {
+        // Read-only: what the recount would write, on the board as it is now.
+        let reader = board.reader()?;
+        report.recount = Some(recount::plan(&board.conn, reader.snapshot(), r, path)?);
+        reader.finish()?;
+    }
+    let recount_work = report
+        .recount
+        .as_ref()
+        .is_some_and(|r| !r.changes.is_empty());
+    if opts.plan_only || (first.is_empty() && !recount_work) {
         return Ok(report);
     }
 
@@ -193,8 +210,16 @@ fn apply_locked(
     }
     report.state_before = state;
     report.steps = planned(&plan);
-    if plan.is_empty() {
-        // Another process migrated it between our first look and the lock.
+    // The recount, planned again under the lock: the board may have moved since.
+    if let Some(r) = &opts.recount {
+        report.recount = Some(recount::plan(&board.conn, &snap, r, &board.path)?);
+    }
+    let recount_work = report
+        .recount
+        .as_ref()
+        .is_some_and(|r| !r.changes.is_empty());
+    if plan.is_empty() && !recount_work {
+        // Another process migrated (or recounted) it between our first look and the lock.
         report.state_after = Some(report.state_before.clone());
         return Ok(false);
     }
@@ -223,6 +248,20 @@ fn apply_locked(
     let verification = verify::compare(&before, &after, &after_state, !opts.drop_legacy)?;
     report.state_after = Some(after_state);
     report.verification = Some(verification);
+
+    // The recount writes after the schema is current and verified, under the same lock.
+    if let Some(r) = &opts.recount {
+        // Planned again on the migrated schema: what is applied is what was just read.
+        let planned =
+            report
+                .recount
+                .insert(recount::plan(&board.conn, &after_snap, r, &board.path)?);
+        let triggers = TriggersOff::new(&board.conn).map_err(&err)?;
+        let applied = recount::apply(&board.conn, &after_snap, planned, r.now, &board.path);
+        drop(triggers);
+        applied?;
+        verify::integrity(&board.conn, &board.path)?;
+    }
     Ok(true)
 }
 

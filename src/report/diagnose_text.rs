@@ -85,6 +85,8 @@ pub struct TextReport {
     style: Style,
     body: Spill,
     tasks: usize,
+    /// Entries about the board itself (audit), not counted as tasks.
+    board_entries: usize,
     diagnostics: usize,
     counts: Vec<(&'static str, Severity, usize)>,
 }
@@ -95,6 +97,7 @@ impl TextReport {
             style,
             body: Spill::new()?,
             tasks: 0,
+            board_entries: 0,
             diagnostics: 0,
             counts: Vec::new(),
         })
@@ -147,7 +150,11 @@ impl Sink for TextReport {
                 None => self.counts.push((d.kind, d.severity, 1)),
             }
         }
-        self.tasks += usize::from(!r.diagnostics.is_empty());
+        if r.task_id.is_null() && r.title.is_null() && r.status.is_null() {
+            self.board_entries += usize::from(!r.diagnostics.is_empty());
+        } else {
+            self.tasks += usize::from(!r.diagnostics.is_empty());
+        }
         self.diagnostics += r.diagnostics.len();
         Ok(())
     }
@@ -179,13 +186,19 @@ impl Sink for TextReport {
             )?;
         }
         let (n, total) = (self.tasks, self.diagnostics);
-        if n == 0 {
+        if n == 0 && self.board_entries == 0 {
             writeln!(out, "No task needs attention.")?;
             // A task asked for with --task is still shown, with "no diagnostics".
             self.body.copy_to(out)?;
             return Ok(());
         }
-        let noun = if n == 1 { "task needs" } else { "tasks need" };
+        let noun = match (self.board_entries > 0, n) {
+            (true, 0) => "The board needs".to_string(),
+            (true, 1) => "The board and 1 task need".to_string(),
+            (true, n) => format!("The board and {n} tasks need"),
+            (false, 1) => "1 task needs".to_string(),
+            (false, n) => format!("{n} tasks need"),
+        };
         let diags = if total == 1 {
             "diagnostic"
         } else {
@@ -194,7 +207,7 @@ impl Sink for TextReport {
         writeln!(
             out,
             "{}",
-            style.bold(&format!("{n} {noun} attention ({total} {diags})"))
+            style.bold(&format!("{noun} attention ({total} {diags})"))
         )?;
         self.body.copy_to(out)?;
         self.counts.sort_by_key(|(k, s, _)| {

@@ -6,6 +6,7 @@ use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
 use super::style::Style;
 use crate::escape;
+use crate::migrate::recount::Recount;
 use crate::migrate::{Report, StepStatus};
 
 pub fn render(out: &mut impl Write, style: &Style, r: &Report, check: bool) -> io::Result<()> {
@@ -22,13 +23,134 @@ pub fn render(out: &mut impl Write, style: &Style, r: &Report, check: bool) -> i
         r.state_before.label(),
         r.journal_mode
     )?;
-    if r.steps.is_empty() {
+    let recount_work = r.recount.as_ref().is_some_and(|c| !c.changes.is_empty());
+    if r.steps.is_empty() && r.recount.is_none() {
         writeln!(
             out,
             "Nothing to do: the board already has the current schema."
         )?;
         return Ok(());
     }
+    if r.steps.is_empty() {
+        writeln!(out, "schema: already current.")?;
+    } else {
+        steps(out, style, r)?;
+    }
+    if let Some(c) = &r.recount {
+        recount(out, style, c)?;
+    }
+    if r.steps.is_empty() && !recount_work {
+        writeln!(
+            out,
+            "Nothing to do: every counter already matches its history."
+        )?;
+        return Ok(());
+    }
+    if r.dry_run {
+        let verb = if check { "migration needed" } else { "dry run" };
+        let changes = r.recount.as_ref().map_or(String::new(), |c| {
+            format!(", {} task(s) to recount", c.changes.len())
+        });
+        writeln!(
+            out,
+            "{}: {} step(s){changes}; nothing was written.",
+            verb,
+            r.steps.len()
+        )?;
+        return Ok(());
+    }
+    match &r.backup {
+        Some(b) if b.reused => writeln!(
+            out,
+            "backup: {} (identical backup already present)",
+            escape::path(&b.path)
+        )?,
+        Some(b) => writeln!(out, "backup: {}", escape::path(&b.path))?,
+        None => writeln!(out, "backup: none (--no-backup)")?,
+    }
+    if let Some(v) = r.verification.as_ref().filter(|_| !r.steps.is_empty()) {
+        let rows: i64 = v.row_counts.values().sum();
+        writeln!(
+            out,
+            "{} {} tables, {} rows and {} tasks' counters unchanged; integrity {}; state now {}",
+            style.paint("32", "verified:"),
+            v.row_counts.len(),
+            rows,
+            v.tasks_checked,
+            v.integrity,
+            r.state_after.as_ref().map_or("?".into(), |s| s.label()),
+        )?;
+    } else if !r.changed {
+        writeln!(
+            out,
+            "Nothing to do: another process migrated the board first."
+        )?;
+    }
+    if let Some(v) = r.recount.as_ref().and_then(|c| c.verified.as_ref()) {
+        writeln!(
+            out,
+            "{} {} task row(s) hold exactly the recounted values, {} gave_up event(s) added, \
+             every other row of {} tables unchanged",
+            style.paint("32", "recount verified:"),
+            v.tasks_updated,
+            v.events_inserted,
+            v.tables_compared
+        )?;
+    }
+    Ok(())
+}
+
+/// The recount's changes, one line per task: before → after.
+fn recount(out: &mut impl Write, style: &Style, c: &Recount) -> io::Result<()> {
+    writeln!(
+        out,
+        "{} {} task(s) replayed under hermes-agent 0.19.0's counter rules; {} to change{}",
+        style.dim("recount:"),
+        c.tasks_replayed,
+        c.changes.len(),
+        if c.trip { " (--trip)" } else { "" }
+    )?;
+    for ch in &c.changes {
+        let mut parts = vec![format!(
+            "consecutive_failures {} → {}",
+            ch.before.consecutive_failures, ch.after.consecutive_failures
+        )];
+        if ch.before.last_failure_error != ch.after.last_failure_error {
+            parts.push(format!(
+                "last_failure_error ← {}",
+                crate::py::str_repr(crate::py::take_chars(
+                    ch.after.last_failure_error.as_deref().unwrap_or(""),
+                    60
+                ))
+            ));
+        }
+        if ch.tripped {
+            parts.push(format!(
+                "status {} → blocked, gave_up event",
+                ch.before.status.as_deref().unwrap_or("?")
+            ));
+        }
+        writeln!(
+            out,
+            "  {}  {}  {}",
+            style.bold(&escape::line(&ch.task_id.py_str())),
+            escape::line(&ch.title.py_str()),
+            escape::line(&parts.join("; "))
+        )?;
+    }
+    for sk in &c.skipped {
+        writeln!(
+            out,
+            "  {}  not tripped: {}",
+            style.bold(&escape::line(&sk.task_id.py_str())),
+            sk.reason
+        )?;
+    }
+    Ok(())
+}
+
+/// The schema steps, as a table, with their notes.
+fn steps(out: &mut impl Write, style: &Style, r: &Report) -> io::Result<()> {
     let mut table = Table::new();
     table
         .load_style(UTF8_FULL_CONDENSED)
@@ -73,43 +195,6 @@ pub fn render(out: &mut impl Write, style: &Style, r: &Report, check: bool) -> i
                 escape::line(why)
             )?;
         }
-    }
-    if r.dry_run {
-        let verb = if check { "migration needed" } else { "dry run" };
-        writeln!(
-            out,
-            "{}: {} step(s); nothing was written.",
-            verb,
-            r.steps.len()
-        )?;
-        return Ok(());
-    }
-    match &r.backup {
-        Some(b) if b.reused => writeln!(
-            out,
-            "backup: {} (identical backup already present)",
-            escape::path(&b.path)
-        )?,
-        Some(b) => writeln!(out, "backup: {}", escape::path(&b.path))?,
-        None => writeln!(out, "backup: none (--no-backup)")?,
-    }
-    if let Some(v) = &r.verification {
-        let rows: i64 = v.row_counts.values().sum();
-        writeln!(
-            out,
-            "{} {} tables, {} rows and {} tasks' counters unchanged; integrity {}; state now {}",
-            style.paint("32", "verified:"),
-            v.row_counts.len(),
-            rows,
-            v.tasks_checked,
-            v.integrity,
-            r.state_after.as_ref().map_or("?".into(), |s| s.label()),
-        )?;
-    } else if !r.changed {
-        writeln!(
-            out,
-            "Nothing to do: another process migrated the board first."
-        )?;
     }
     Ok(())
 }

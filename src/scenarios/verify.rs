@@ -72,6 +72,7 @@ fn migrate_board(path: &Path) -> Result<String> {
             plan_only: false,
             backup: BackupChoice::None,
             wait: Duration::from_secs(5),
+            recount: None,
         },
     )?;
     Ok(report

@@ -9,8 +9,12 @@ declare_rule! {
     /// ## What it does
     /// Finds each `gave_up` event (the circuit breaker blocking the task) followed by a
     /// transition back to ready or running (`promoted`, `claimed`, or a run that no event
-    /// records) with no completion, reclaim, unblock or reassignment in between: the
-    /// breaker reopened by itself.
+    /// records) with no completion, reclaim, unblock or reassignment in between, while the
+    /// failures since the last reset (recomputed from the history) are still at or above the
+    /// task's breaker limit: the breaker reopened by itself. The 0.19.0 kernel's readiness
+    /// pass promotes a blocked task whose counter is below its limit and keeps the counter
+    /// (a clean-exit protocol violation trips with the counter at 1); that bounded recovery
+    /// is not flagged.
     ///
     /// ## Why is this bad?
     /// hermes-agent 0.15.0–0.15.2's `recompute_ready` moved breaker-blocked tasks back to

@@ -53,6 +53,11 @@ impl Params {
     }
 }
 
+/// The breaker limit that applies to a task, and where it came from.
+pub fn task_limit(task: &TaskHead, p: &Params) -> (i64, LimitSource) {
+    lifecycle::limit(replay::int(&task.max_retries), p.configured_limit)
+}
+
 /// Where the task's current run pointer leads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pointer {
@@ -84,7 +89,7 @@ impl TaskFacts<'_> {
 
     /// The breaker limit that applies to the task, and where it came from.
     pub fn limit(&self, p: &Params) -> (i64, LimitSource) {
-        lifecycle::limit(replay::int(&self.task.max_retries), p.configured_limit)
+        task_limit(self.task, p)
     }
 
     pub fn status(&self) -> &str {

@@ -9,9 +9,10 @@
 //! `ended_at`; its start, where no `claimed` event names it, is a transition to running.
 //!
 //! Alongside the counter, the replay tracks the breaker: after a `gave_up`, a `promoted`,
-//! a `claimed` or a new run with no completion, reclaim, unblock or reassignment in between
-//! is the breaker reopening (hermes-agent 0.15.x's `recompute_ready` did this; upstream
-//! #37689).
+//! a `claimed` or a new run with no completion, reclaim, unblock or reassignment in between,
+//! while the recomputed counter is at or above the task's limit, is the breaker reopening
+//! (hermes-agent 0.15.x's `recompute_ready` did this, resetting the counter; upstream
+//! #37689). Below the limit it is the 0.19.0 kernel's own bounded recovery.
 
 use std::collections::{HashMap, HashSet};
 
@@ -49,6 +50,8 @@ pub struct Reopen {
     /// `promoted`, `claimed` or `run started`.
     pub via: String,
     pub at: Option<i64>,
+    /// The recomputed counter when it reopened (at or above the limit).
+    pub counter: i64,
 }
 
 /// Where a step came from.
@@ -150,6 +153,8 @@ struct Replayer<'h> {
     runs: &'h [HistRun],
     run_index: HashMap<i64, usize>,
     keep_entries: bool,
+    /// The task's effective breaker limit.
+    limit: i64,
     out: Replay,
     /// The breaker has tripped and nothing has legitimately reopened it since.
     tripped_at: Option<Option<i64>>,
@@ -198,13 +203,21 @@ impl<'h> Replayer<'h> {
         }
     }
 
-    /// A transition back to ready or running: a reopened breaker if it had tripped.
+    /// A transition back to ready or running after the breaker tripped. The 0.19.0
+    /// kernel's own readiness pass (`recompute_ready`) promotes a blocked task whose
+    /// counter is below its limit, and keeps the counter, so the breaker still holds the
+    /// task's budget (a clean-exit protocol violation trips with the counter at 1, for
+    /// one). A task that goes back with its budget spent is the breaker reopening.
     fn reopen(&mut self, via: &str, at: Option<i64>) -> Option<String> {
         let gave_up_at = self.tripped_at.take()?;
+        if self.out.counter < self.limit {
+            return Some("released below the limit".to_string());
+        }
         self.out.reopened.push(Reopen {
             gave_up_at,
             via: via.to_string(),
             at,
+            counter: self.out.counter,
         });
         Some("breaker reopened".to_string())
     }
@@ -267,7 +280,11 @@ impl<'h> Replayer<'h> {
                 self.out.gave_up += 1;
                 self.tripped_at = Some(at);
                 let trigger = p.get("trigger_outcome").and_then(|v| v.as_str());
-                if p.contains_key("protocol_violations") {
+                let source = p.get("limit_source").and_then(|v| v.as_str());
+                if source == Some("recount") {
+                    // Written by `migrate --recount --trip`: it counted nothing.
+                    Step::Neutral
+                } else if p.contains_key("protocol_violations") {
                     // The violation that trips is counted (`force_trip`).
                     Step::Failure(Failure::Crashed)
                 } else if trigger == Some("spawn_failed")
@@ -353,8 +370,9 @@ enum RunStep<'h> {
     End(&'h HistRun),
 }
 
-/// Replay a task's history. `keep_entries` keeps the timeline (for `explain`).
-pub fn replay(h: &History, keep_entries: bool) -> Replay {
+/// Replay a task's history against its effective breaker `limit`. `keep_entries` keeps
+/// the timeline (for `explain`).
+pub fn replay(h: &History, limit: i64, keep_entries: bool) -> Replay {
     let run_index: HashMap<i64, usize> = h
         .runs
         .iter()
@@ -395,6 +413,7 @@ pub fn replay(h: &History, keep_entries: bool) -> Replay {
         runs: &h.runs,
         run_index,
         keep_entries,
+        limit,
         out: Replay::default(),
         tripped_at: None,
         assignee: None,
