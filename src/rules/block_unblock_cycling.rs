@@ -1,6 +1,8 @@
 //! The `block_unblock_cycling` rule. [`BlockUnblockCycling`] carries its documentation.
 
-use super::support::number_setting;
+use std::fmt;
+
+use super::support::{FIRES_WHY, counted, failure_why, invalid_setting_why, number_setting};
 use super::{Action, Diagnostic, EventRow, Rule, RuleDoc, Severity, TaskRow, declare_rule};
 use crate::config::{DiagConfig, positive_int};
 use crate::py::float_to_int;
@@ -47,6 +49,41 @@ pub struct State {
     first_blocked: i64,
     last_cycle_blocked: i64,
     failure: bool,
+}
+
+/// Why the rule stays quiet for a task: too few cycles in the window.
+struct BelowThreshold {
+    cycles: i64,
+    threshold: i64,
+    window: f64,
+}
+
+impl fmt::Display for BelowThreshold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} within the last {} s, below the cycle threshold {}",
+            counted(self.cycles, "block→unblock cycle", "block→unblock cycles"),
+            self.window,
+            self.threshold
+        )
+    }
+}
+
+/// Whether the task cycled often enough within `window` seconds; `Err` where the reference
+/// raises reading a timestamp.
+fn check(s: &State, p: &Params, window: f64) -> Result<Result<(), BelowThreshold>, RuleFailure> {
+    if s.failure {
+        return Err(RuleFailure("unreadable event timestamp"));
+    }
+    if s.cycles < p.threshold {
+        return Ok(Err(BelowThreshold {
+            cycles: s.cycles,
+            threshold: p.threshold,
+            window,
+        }));
+    }
+    Ok(Ok(()))
 }
 
 impl Rule for BlockUnblockCycling {
@@ -101,10 +138,7 @@ impl Rule for BlockUnblockCycling {
         now: i64,
     ) -> Result<Option<Diagnostic>, RuleFailure> {
         let window = p.window.clone()?;
-        if s.failure {
-            return Err(RuleFailure("unreadable event timestamp"));
-        }
-        if s.cycles < p.threshold {
+        if check(s, p, window)?.is_err() {
             return Ok(None);
         }
         let out_of_range = RuleFailure("window out of range");
@@ -138,6 +172,18 @@ impl Rule for BlockUnblockCycling {
             .data("cycles", s.cycles)
             .data("window_seconds", window_int),
         ))
+    }
+
+    fn why_not(_: &TaskRow, s: &State, p: &Params, _: i64) -> String {
+        let window = match &p.window {
+            Ok(w) => *w,
+            Err(e) => return invalid_setting_why(e),
+        };
+        match check(s, p, window) {
+            Ok(Err(quiet)) => quiet.to_string(),
+            Ok(Ok(())) => FIRES_WHY.into(),
+            Err(e) => failure_why(&e),
+        }
     }
 }
 
@@ -186,5 +232,63 @@ mod tests {
         ];
         assert!(run(&ev, 86400 + 2).is_none());
         assert!(run(&ev, 86400).is_some());
+    }
+
+    /// What `evaluate` returns, and what `why_not` says.
+    fn why(
+        cfg: &DiagConfig,
+        events: &[(&str, i64)],
+        now: i64,
+    ) -> (Result<Option<Diagnostic>, RuleFailure>, String) {
+        let p = BlockUnblockCycling::params(cfg, now);
+        let s = testing::events::<BlockUnblockCycling>(&p, events);
+        let task = TaskRow::default();
+        (
+            BlockUnblockCycling::evaluate(&task, &s, &p, now),
+            BlockUnblockCycling::why_not(&task, &s, &p, now),
+        )
+    }
+
+    #[test]
+    fn why_not_counts_the_cycles_in_the_window_against_the_threshold() {
+        let cfg = DiagConfig::default();
+        let ev = [
+            ("blocked", 10),
+            ("unblocked", 11),
+            ("blocked", 12),
+            ("unblocked", 13),
+            ("blocked", 14),
+        ];
+        assert_eq!(
+            why(&cfg, &ev, 100),
+            (
+                Ok(None),
+                "2 block→unblock cycles within the last 86400 s, below the cycle threshold 3"
+                    .into()
+            )
+        );
+        // The cycle at 12 falls outside the window.
+        assert_eq!(
+            why(&cfg, &ev, 86400 + 13),
+            (
+                Ok(None),
+                "1 block→unblock cycle within the last 86400 s, below the cycle threshold 3".into()
+            )
+        );
+    }
+
+    #[test]
+    fn why_not_names_an_unreadable_window_setting() {
+        let cfg = DiagConfig::from_runtime(
+            &serde_norway::from_str("kanban: {diagnostics: {block_cycle_window_seconds: day}}")
+                .unwrap(),
+            None,
+        );
+        let (evaluated, why_not) = why(&cfg, &[], 100);
+        assert!(evaluated.is_err());
+        assert_eq!(
+            why_not,
+            "the threshold setting is invalid: block_cycle_window_seconds is not a number"
+        );
     }
 }

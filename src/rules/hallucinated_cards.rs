@@ -1,6 +1,6 @@
 //! The `hallucinated_cards` rule. [`HallucinatedCards`] carries its documentation.
 
-use super::support::{ActiveHits, generic_recovery_actions};
+use super::support::{ActiveHits, FIRES_WHY, failure_why, generic_recovery_actions};
 use super::{Action, Diagnostic, EventRow, Rule, RuleDoc, Severity, TaskRow, declare_rule};
 use crate::config::DiagConfig;
 use crate::py::value::RuleFailure;
@@ -70,6 +70,14 @@ impl Rule for HallucinatedCards {
             .data("phantom_ids", hits.ids.items().to_vec()),
         ))
     }
+
+    fn why_not(_: &TaskRow, state: &ActiveHits, _: &(), _: i64) -> String {
+        match state.get() {
+            Ok(None) => state.why_none(EVENT),
+            Ok(Some(_)) => FIRES_WHY.into(),
+            Err(e) => failure_why(&e),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -119,5 +127,26 @@ mod tests {
         let mut s = ActiveHits::default();
         feed(&mut s, EVENT, 10, "[1]");
         assert!(HallucinatedCards::evaluate(&task(), &s, &(), 0).is_err());
+    }
+
+    #[test]
+    fn why_not_tells_no_events_from_cleared_ones() {
+        let why = |s: &ActiveHits| HallucinatedCards::why_not(&task(), s, &(), 0);
+        let mut s = ActiveHits::default();
+        feed(&mut s, "completed", 5, "{}");
+        assert_eq!(why(&s), "no completion_blocked_hallucination events");
+        feed(&mut s, EVENT, 10, r#"{"phantom_cards": ["t_a"]}"#);
+        feed(&mut s, "edited", 11, "{}");
+        assert_eq!(HallucinatedCards::evaluate(&task(), &s, &(), 0), Ok(None));
+        assert_eq!(
+            why(&s),
+            "a later completed or edited event cleared its 1 completion_blocked_hallucination event"
+        );
+        feed(&mut s, EVENT, 12, r#"{"phantom_cards": ["t_a"]}"#);
+        feed(&mut s, "completed", 13, "{}");
+        assert_eq!(
+            why(&s),
+            "a later completed or edited event cleared its 2 completion_blocked_hallucination events"
+        );
     }
 }

@@ -18,7 +18,7 @@ use rusqlite::types::ValueRef;
 use serde_json::{Map, Value as Json, json};
 
 use super::support::{self, error_snippet, iter_ids, payload_object, title_line};
-use super::{EventRow, KINDS, Params, PayloadMode, RunRow, TaskRow, TaskState};
+use super::{EventRow, KINDS, Params, PayloadMode, RunRow, TaskRow, TaskState, Verdict};
 use crate::config::DiagConfig;
 use crate::py;
 use crate::py::json::eq as py_eq;
@@ -850,6 +850,45 @@ proptest! {
         let underscored = format!("{sign}{}", groups.join("_"));
         prop_assert_eq!(py::parse_int(&underscored), plain.parse::<i64>().ok());
         prop_assert_eq!(py::parse_float(&underscored), plain.parse::<f64>().ok());
+    }
+
+    /// (5) `explain` gives each rule's verdict as the fleet evaluation does, and a quiet rule
+    /// explains itself in one lower-case sentence that is none of the answers `why_not` keeps
+    /// for a task it would fire or fail on: `why_not` follows `evaluate`'s decision path.
+    #[test]
+    fn explain_agrees_with_evaluate_and_explains_every_quiet_rule(
+        s in scenario(),
+        cfg in prop_oneof![Just(DiagConfig::default()), config()],
+    ) {
+        let params = Params::new(&cfg, s.now);
+        let st = fold(&s, &params, PayloadMode::Fleet);
+        let (diags, failed) = st.evaluate(&s.task, &params, s.now, None);
+        let verdicts = st.explain(&s.task, &params, s.now);
+        prop_assert_eq!(verdicts.len(), KINDS.len());
+        for (kind, verdict) in verdicts {
+            match verdict {
+                Verdict::Fires { diagnostic } => {
+                    prop_assert!(diags.contains(&diagnostic), "{}", kind);
+                }
+                Verdict::Failed { why } => {
+                    prop_assert!(failed.iter().any(|(k, e)| *k == kind && e.0 == why));
+                }
+                Verdict::Quiet { why } => {
+                    prop_assert!(diags.iter().all(|d| d.kind != kind));
+                    prop_assert!(failed.iter().all(|(k, _)| *k != kind));
+                    let first = why.chars().next();
+                    prop_assert!(first.is_some_and(|c| !c.is_uppercase()), "{}: {:?}", kind, why);
+                    prop_assert!(!why.ends_with('.'), "{}: {:?}", kind, why);
+                    for unreachable in [
+                        "its conditions are",
+                        "it cannot be evaluated",
+                        "the threshold setting is invalid",
+                    ] {
+                        prop_assert!(!why.starts_with(unreachable), "{}: {:?}", kind, why);
+                    }
+                }
+            }
+        }
     }
 }
 

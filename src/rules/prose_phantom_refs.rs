@@ -1,6 +1,6 @@
 //! The `prose_phantom_refs` rule. [`ProsePhantomRefs`] carries its documentation.
 
-use super::support::{ActiveHits, generic_recovery_actions};
+use super::support::{ActiveHits, FIRES_WHY, failure_why, generic_recovery_actions};
 use super::{Diagnostic, EventRow, Rule, RuleDoc, Severity, TaskRow, declare_rule};
 use crate::config::DiagConfig;
 use crate::py::value::RuleFailure;
@@ -64,6 +64,14 @@ impl Rule for ProsePhantomRefs {
             .data("phantom_refs", hits.ids.items().to_vec()),
         ))
     }
+
+    fn why_not(_: &TaskRow, state: &ActiveHits, _: &(), _: i64) -> String {
+        match state.get() {
+            Ok(None) => state.why_none(EVENT),
+            Ok(Some(_)) => FIRES_WHY.into(),
+            Err(e) => failure_why(&e),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -86,5 +94,24 @@ mod tests {
             .unwrap();
         assert_eq!(d.actions[0].kind, "reclaim");
         assert_eq!(d.data["phantom_refs"], serde_json::json!(["t_deadbeef"]));
+    }
+
+    #[test]
+    fn why_not_counts_the_suspected_events_a_completion_cleared() {
+        let task = TaskRow::default();
+        let mut s = ActiveHits::default();
+        assert_eq!(
+            ProsePhantomRefs::why_not(&task, &s, &(), 0),
+            "no suspected_hallucinated_references events"
+        );
+        let refs = r#"{"phantom_refs": ["t_deadbeef"]}"#;
+        testing::event::<ProsePhantomRefs>(&mut s, &(), EVENT, 5, Some(refs));
+        testing::event::<ProsePhantomRefs>(&mut s, &(), EVENT, 6, Some(refs));
+        testing::event::<ProsePhantomRefs>(&mut s, &(), "completed", 7, None);
+        assert_eq!(ProsePhantomRefs::evaluate(&task, &s, &(), 0), Ok(None));
+        assert_eq!(
+            ProsePhantomRefs::why_not(&task, &s, &(), 0),
+            "a later completed or edited event cleared its 2 suspected_hallucinated_references events"
+        );
     }
 }

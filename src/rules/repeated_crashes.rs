@@ -1,7 +1,10 @@
 //! The `repeated_crashes` rule. [`RepeatedCrashes`] carries its documentation.
 
+use std::fmt;
+
 use super::support::{
-    check_logs_action, error_snippet, failure_threshold_setting, generic_recovery_actions,
+    FIRES_WHY, check_logs_action, counted, error_snippet, failure_exempt_why,
+    failure_threshold_setting, failure_why, generic_recovery_actions, invalid_setting_why,
     number_setting, title_line,
 };
 use super::{Diagnostic, Rule, RuleDoc, RunRow, Severity, TaskRow, declare_rule};
@@ -56,6 +59,76 @@ pub struct Streak {
     last_error: Value,
 }
 
+/// Where `check` stops without a verdict: a threshold setting Python's `int()` cannot read,
+/// or a counter it cannot compare. `evaluate` fails at either.
+enum Stop {
+    Setting(RuleFailure),
+    Row(RuleFailure),
+}
+
+impl From<RuleFailure> for Stop {
+    fn from(e: RuleFailure) -> Self {
+        Stop::Row(e)
+    }
+}
+
+impl From<Stop> for RuleFailure {
+    fn from(stop: Stop) -> Self {
+        match stop {
+            Stop::Setting(e) | Stop::Row(e) => e,
+        }
+    }
+}
+
+/// Why the rule stays quiet for a task, in the order `evaluate` checks.
+enum Quiet<'t> {
+    Exempt(&'t Value),
+    UnifiedRuleReports(Num, i64),
+    BelowThreshold(i64, i64),
+}
+
+impl fmt::Display for Quiet<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Quiet::Exempt(status) => f.write_str(&failure_exempt_why(status)),
+            Quiet::UnifiedRuleReports(n, threshold) => write!(
+                f,
+                "consecutive_failures {} has reached the failure threshold {threshold}, so \
+                 repeated_failures reports the task instead",
+                n.display()
+            ),
+            Quiet::BelowThreshold(crashes, threshold) => write!(
+                f,
+                "{} since the last completed or reclaimed run, below the crash threshold \
+                 {threshold}",
+                counted(*crashes, "crash", "crashes")
+            ),
+        }
+    }
+}
+
+/// The crash threshold when the streak has reached it, or why the rule stays quiet.
+fn check<'t>(task: &'t TaskRow, s: &Streak, p: &Params) -> Result<Result<i64, Quiet<'t>>, Stop> {
+    if task.failure_exempt() {
+        return Ok(Err(Quiet::Exempt(&task.status)));
+    }
+    let failure_threshold = p.failure_threshold.clone().map_err(Stop::Setting)?;
+    // `consecutive_failures or 0`: a falsy counter reads as 0.
+    let unified = if task.consecutive_failures.truthy() {
+        Num::from_value(&task.consecutive_failures)?.unwrap_or(Num::Int(0))
+    } else {
+        Num::Int(0)
+    };
+    if unified.ge(failure_threshold) {
+        return Ok(Err(Quiet::UnifiedRuleReports(unified, failure_threshold)));
+    }
+    let threshold = p.crash_threshold.clone().map_err(Stop::Setting)?;
+    if s.crashes < threshold {
+        return Ok(Err(Quiet::BelowThreshold(s.crashes, threshold)));
+    }
+    Ok(Ok(threshold))
+}
+
 impl Rule for RepeatedCrashes {
     const DOC: RuleDoc = DOC;
     const RUN_ERROR_OUTCOMES: &'static [&'static str] = &["crashed"];
@@ -89,23 +162,9 @@ impl Rule for RepeatedCrashes {
         p: &Params,
         now: i64,
     ) -> Result<Option<Diagnostic>, RuleFailure> {
-        if task.failure_exempt() {
+        let Ok(threshold) = check(task, s, p)? else {
             return Ok(None);
-        }
-        let failure_threshold = p.failure_threshold.clone()?;
-        // `consecutive_failures or 0`: a falsy counter reads as 0.
-        let unified = if task.consecutive_failures.truthy() {
-            Num::from_value(&task.consecutive_failures)?.unwrap_or(Num::Int(0))
-        } else {
-            Num::Int(0)
         };
-        if unified.ge(failure_threshold) {
-            return Ok(None);
-        }
-        let threshold = p.crash_threshold.clone()?;
-        if s.crashes < threshold {
-            return Ok(None);
-        }
         let severity = if s.crashes >= threshold.saturating_mul(2) {
             Severity::Critical
         } else {
@@ -136,6 +195,15 @@ impl Rule for RepeatedCrashes {
                 .data("consecutive_crashes", n)
                 .data("last_error", s.last_error.to_json()),
         ))
+    }
+
+    fn why_not(task: &TaskRow, s: &Streak, p: &Params, _: i64) -> String {
+        match check(task, s, p) {
+            Ok(Err(quiet)) => quiet.to_string(),
+            Ok(Ok(_)) => FIRES_WHY.into(),
+            Err(Stop::Setting(e)) => invalid_setting_why(&e),
+            Err(Stop::Row(e)) => failure_why(&e),
+        }
     }
 }
 
@@ -193,5 +261,67 @@ mod tests {
         let s = streak(&[("crashed", None), ("crashed", None), ("crashed", None)]);
         assert!(eval(&s, 2).is_some());
         assert_eq!(eval(&s, 3), None);
+    }
+
+    fn why(s: &Streak, status: &str, counter: i64, p: &Params) -> String {
+        let task = TaskRow {
+            status: Value::Text(status.into()),
+            consecutive_failures: Value::Int(counter),
+            ..TaskRow::default()
+        };
+        assert_eq!(RepeatedCrashes::evaluate(&task, s, p, 0), Ok(None));
+        RepeatedCrashes::why_not(&task, s, p, 0)
+    }
+
+    #[test]
+    fn why_not_counts_the_crashes_against_the_crash_threshold() {
+        let p = RepeatedCrashes::params(&DiagConfig::default(), 0);
+        let s = streak(&[("crashed", None), ("completed", None), ("crashed", None)]);
+        assert_eq!(
+            why(&s, "ready", 0, &p),
+            "1 crash since the last completed or reclaimed run, below the crash threshold 2"
+        );
+        assert_eq!(
+            why(&streak(&[]), "ready", 0, &p),
+            "0 crashes since the last completed or reclaimed run, below the crash threshold 2"
+        );
+    }
+
+    #[test]
+    fn why_not_defers_to_repeated_failures_and_names_exemptions() {
+        let p = RepeatedCrashes::params(&DiagConfig::default(), 0);
+        let s = streak(&[("crashed", None), ("crashed", None), ("crashed", None)]);
+        assert_eq!(
+            why(&s, "blocked", 3, &p),
+            "consecutive_failures 3 has reached the failure threshold 3, so repeated_failures \
+             reports the task instead"
+        );
+        assert_eq!(
+            why(&s, "running", 0, &p),
+            "status running is exempt (done, archived and running tasks are)"
+        );
+    }
+
+    #[test]
+    fn why_not_names_an_unreadable_threshold_setting() {
+        let cfg = DiagConfig::from_runtime(
+            &serde_norway::from_str("kanban: {diagnostics: {crash_threshold: two}}").unwrap(),
+            None,
+        );
+        let p = RepeatedCrashes::params(&cfg, 0);
+        let task = TaskRow {
+            status: Value::Text("ready".into()),
+            ..TaskRow::default()
+        };
+        assert!(RepeatedCrashes::evaluate(&task, &Streak::default(), &p, 0).is_err());
+        assert_eq!(
+            RepeatedCrashes::why_not(&task, &Streak::default(), &p, 0),
+            "the threshold setting is invalid: threshold setting is not an integer"
+        );
+        // An exempt task never reads the setting, in `evaluate` as in `why_not`.
+        assert_eq!(
+            why(&Streak::default(), "done", 0, &p),
+            "status done is exempt (done, archived and running tasks are)"
+        );
     }
 }

@@ -1,11 +1,14 @@
 //! The `repeated_failures` rule. [`RepeatedFailures`] carries its documentation.
 
+use std::fmt;
+
 use super::support::{
-    error_snippet, failure_threshold_setting, generic_recovery_actions, title_line,
+    FIRES_WHY, error_snippet, failure_exempt_why, failure_threshold_setting, failure_why,
+    generic_recovery_actions, title_line,
 };
 use super::{Action, Diagnostic, Rule, RuleDoc, RunRow, Severity, TaskRow, declare_rule};
 use crate::config::{DiagConfig, positive_int};
-use crate::py::value::{Num, RuleFailure};
+use crate::py::value::{Num, RuleFailure, Value};
 
 declare_rule! {
     /// ## What it does
@@ -84,6 +87,42 @@ impl FailureOutcome {
     }
 }
 
+/// Why the rule stays quiet for a task, in the order `evaluate` checks.
+enum Quiet<'t> {
+    Exempt(&'t Value),
+    NoCounter,
+    BelowThreshold(Num, i64),
+}
+
+impl fmt::Display for Quiet<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Quiet::Exempt(status) => f.write_str(&failure_exempt_why(status)),
+            Quiet::NoCounter => f.write_str("consecutive_failures is NULL, so nothing is counted"),
+            Quiet::BelowThreshold(n, threshold) => write!(
+                f,
+                "consecutive_failures {} is below the failure threshold {threshold}",
+                n.display()
+            ),
+        }
+    }
+}
+
+/// The failure count when it has reached the threshold, or why the rule stays quiet; `Err`
+/// where comparing the counter raises in Python.
+fn check<'t>(task: &'t TaskRow, p: &Params) -> Result<Result<Num, Quiet<'t>>, RuleFailure> {
+    if task.failure_exempt() {
+        return Ok(Err(Quiet::Exempt(&task.status)));
+    }
+    let Some(failures) = Num::from_value(&task.consecutive_failures)? else {
+        return Ok(Err(Quiet::NoCounter));
+    };
+    if !failures.ge(p.threshold) {
+        return Ok(Err(Quiet::BelowThreshold(failures, p.threshold)));
+    }
+    Ok(Ok(failures))
+}
+
 impl Rule for RepeatedFailures {
     const DOC: RuleDoc = DOC;
     type Params = Params;
@@ -110,15 +149,9 @@ impl Rule for RepeatedFailures {
         p: &Params,
         now: i64,
     ) -> Result<Option<Diagnostic>, RuleFailure> {
-        if task.failure_exempt() {
-            return Ok(None);
-        }
-        let Some(failures) = Num::from_value(&task.consecutive_failures)? else {
+        let Ok(failures) = check(task, p)? else {
             return Ok(None);
         };
-        if !failures.ge(p.threshold) {
-            return Ok(None);
-        }
         let last_err = &task.last_failure_error;
         let outcome = *state;
 
@@ -180,6 +213,14 @@ impl Rule for RepeatedFailures {
                 .data("failure_threshold", p.threshold)
                 .data("failure_limit", p.failure_limit),
         ))
+    }
+
+    fn why_not(task: &TaskRow, _: &Self::State, p: &Params, _: i64) -> String {
+        match check(task, p) {
+            Ok(Err(quiet)) => quiet.to_string(),
+            Ok(Ok(_)) => FIRES_WHY.into(),
+            Err(e) => failure_why(&e),
+        }
     }
 }
 
@@ -257,5 +298,36 @@ mod tests {
         let mut t = task("ready", 0, None, "x");
         t.consecutive_failures = Value::Text("3".into());
         assert!(RepeatedFailures::evaluate(&t, &None, &params(), 0).is_err());
+    }
+
+    #[test]
+    fn why_not_compares_the_counter_with_the_failure_threshold() {
+        let why = |t: &TaskRow| {
+            assert_eq!(RepeatedFailures::evaluate(t, &None, &params(), 0), Ok(None));
+            RepeatedFailures::why_not(t, &None, &params(), 0)
+        };
+        assert_eq!(
+            why(&task("ready", 2, None, "x")),
+            "consecutive_failures 2 is below the failure threshold 3"
+        );
+        let mut t = task("blocked", 0, None, "x");
+        t.consecutive_failures = Value::Real(2.5);
+        assert_eq!(
+            why(&t),
+            "consecutive_failures 2.5 is below the failure threshold 3"
+        );
+        t.consecutive_failures = Value::Null;
+        assert_eq!(
+            why(&t),
+            "consecutive_failures is NULL, so nothing is counted"
+        );
+    }
+
+    #[test]
+    fn why_not_names_the_exempt_status() {
+        assert_eq!(
+            RepeatedFailures::why_not(&task("done", 9, None, "x"), &None, &params(), 0),
+            "status done is exempt (done, archived and running tasks are)"
+        );
     }
 }

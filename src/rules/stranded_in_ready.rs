@@ -1,6 +1,10 @@
 //! The `stranded_in_ready` rule. [`StrandedInReady`] carries its documentation.
 
-use super::support::{age_seconds, number_setting};
+use std::fmt;
+
+use super::support::{
+    FIRES_WHY, age_seconds, failure_why, invalid_setting_why, number_setting, shown,
+};
 use super::{Action, Diagnostic, EventRow, Rule, RuleDoc, Severity, TaskRow, declare_rule};
 use crate::config::DiagConfig;
 use crate::py::json::py_float;
@@ -43,6 +47,86 @@ pub struct State {
 
 const READY_TRANSITIONS: [&str; 4] = ["created", "promoted", "reclaimed", "unblocked"];
 
+/// Why the rule stays quiet for a task, in the order `evaluate` checks.
+enum Quiet<'t> {
+    NotReady(&'t Value),
+    Claimed(&'t Value),
+    NoAssignee,
+    BlankAssignee(&'t str),
+    NoReadySince,
+    BelowThreshold { age: i128, threshold: f64 },
+}
+
+impl fmt::Display for Quiet<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const LEFT: &str = "unassigned tasks are left to the dispatcher";
+        match self {
+            Quiet::NotReady(status) => write!(f, "status {} is not ready", shown(status)),
+            Quiet::Claimed(lock) => write!(f, "it is claimed (claim_lock {})", shown(lock)),
+            Quiet::NoAssignee => write!(f, "it has no assignee, and {LEFT}"),
+            Quiet::BlankAssignee(a) => write!(f, "assignee {} is blank, and {LEFT}", str_repr(a)),
+            Quiet::NoReadySince => f.write_str(
+                "no created, promoted, reclaimed or unblocked event and no created_at to date it from",
+            ),
+            Quiet::BelowThreshold { age, threshold } => {
+                write!(f, "ready for {age} s, below the {threshold} s threshold")
+            }
+        }
+    }
+}
+
+/// What a stranded task is reported with: its assignee, since when it has been ready, and
+/// for how many seconds.
+struct Stranded<'t> {
+    assignee: &'t str,
+    since: i64,
+    age: i128,
+}
+
+/// The stranded task's details, or why the rule stays quiet; `Err` where the reference
+/// raises.
+fn check<'t>(
+    task: &'t TaskRow,
+    s: &State,
+    threshold: f64,
+    now: i64,
+) -> Result<Result<Stranded<'t>, Quiet<'t>>, RuleFailure> {
+    if !task.status_is("ready") {
+        return Ok(Err(Quiet::NotReady(&task.status)));
+    }
+    if task.claim_lock.truthy() {
+        return Ok(Err(Quiet::Claimed(&task.claim_lock)));
+    }
+    let assignee = match &task.assignee {
+        v if !v.truthy() => return Ok(Err(Quiet::NoAssignee)),
+        Value::Text(a) => a.as_str(),
+        _ => return Err(RuleFailure("assignee is not text")),
+    };
+    if strip(assignee).is_empty() {
+        return Ok(Err(Quiet::BlankAssignee(assignee)));
+    }
+    if s.failure {
+        return Err(RuleFailure("unreadable event timestamp"));
+    }
+    let since = if s.last_ready == 0 {
+        task.created_at.int_or_zero()?
+    } else {
+        s.last_ready
+    };
+    if since == 0 {
+        return Ok(Err(Quiet::NoReadySince));
+    }
+    let age = age_seconds(now, since);
+    if (age as f64) < threshold {
+        return Ok(Err(Quiet::BelowThreshold { age, threshold }));
+    }
+    Ok(Ok(Stranded {
+        assignee,
+        since,
+        age,
+    }))
+}
+
 impl Rule for StrandedInReady {
     const DOC: RuleDoc = DOC;
     type Params = Result<f64, RuleFailure>;
@@ -73,33 +157,15 @@ impl Rule for StrandedInReady {
         now: i64,
     ) -> Result<Option<Diagnostic>, RuleFailure> {
         let threshold = threshold.clone()?;
-        if !task.status_is("ready") || task.claim_lock.truthy() {
+        let Ok(Stranded {
+            assignee,
+            since,
+            age,
+        }) = check(task, s, threshold, now)?
+        else {
             return Ok(None);
-        }
-        let assignee = match &task.assignee {
-            v if !v.truthy() => return Ok(None),
-            Value::Text(a) => a.as_str(),
-            _ => return Err(RuleFailure("assignee is not text")),
         };
-        if strip(assignee).is_empty() {
-            return Ok(None);
-        }
-        if s.failure {
-            return Err(RuleFailure("unreadable event timestamp"));
-        }
-        let since = if s.last_ready == 0 {
-            task.created_at.int_or_zero()?
-        } else {
-            s.last_ready
-        };
-        if since == 0 {
-            return Ok(None);
-        }
-        let age = age_seconds(now, since);
         let agef = age as f64;
-        if agef < threshold {
-            return Ok(None);
-        }
         let age_str = if age >= 3600 {
             format!("{}h", fmt_1f(agef / 3600.0))
         } else {
@@ -138,6 +204,18 @@ impl Rule for StrandedInReady {
             .data("assignee", assignee)
             .data("threshold_seconds", threshold_int),
         ))
+    }
+
+    fn why_not(task: &TaskRow, s: &State, threshold: &Self::Params, now: i64) -> String {
+        let threshold = match threshold {
+            Ok(t) => *t,
+            Err(e) => return invalid_setting_why(e),
+        };
+        match check(task, s, threshold, now) {
+            Ok(Err(quiet)) => quiet.to_string(),
+            Ok(Ok(_)) => FIRES_WHY.into(),
+            Err(e) => failure_why(&e),
+        }
     }
 }
 
@@ -192,5 +270,45 @@ mod tests {
     fn the_detail_quotes_the_assignee_like_python_repr() {
         let d = eval(&task("o'neil", 1000), 99_999).unwrap();
         assert!(d.detail.contains("assignee \"o'neil\" is misspelled"));
+    }
+
+    fn why(t: &TaskRow, now: i64) -> String {
+        let p = StrandedInReady::params(&DiagConfig::default(), now);
+        assert_eq!(
+            StrandedInReady::evaluate(t, &State::default(), &p, now),
+            Ok(None)
+        );
+        StrandedInReady::why_not(t, &State::default(), &p, now)
+    }
+
+    #[test]
+    fn why_not_shows_the_age_in_seconds_against_the_threshold() {
+        assert_eq!(
+            why(&task("coder", 1000), 1000 + 1799),
+            "ready for 1799 s, below the 1800 s threshold"
+        );
+        assert_eq!(
+            why(&task("coder", 0), 99_999),
+            "no created, promoted, reclaimed or unblocked event and no created_at to date it from"
+        );
+    }
+
+    #[test]
+    fn why_not_names_the_status_claim_or_missing_assignee() {
+        let mut t = task("coder", 1000);
+        t.claim_lock = Value::Text("host:1".into());
+        assert_eq!(why(&t, 99_999), "it is claimed (claim_lock host:1)");
+        t.status = Value::Text("blocked".into());
+        assert_eq!(why(&t, 99_999), "status blocked is not ready");
+        assert_eq!(
+            why(&task("  ", 1000), 99_999),
+            "assignee '  ' is blank, and unassigned tasks are left to the dispatcher"
+        );
+        let mut t = task("", 1000);
+        t.assignee = Value::Null;
+        assert_eq!(
+            why(&t, 99_999),
+            "it has no assignee, and unassigned tasks are left to the dispatcher"
+        );
     }
 }

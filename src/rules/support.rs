@@ -182,6 +182,45 @@ pub fn check_logs_action(task_id: &Value) -> Option<Action> {
     })
 }
 
+/// `n` with the noun that agrees with it: `1 crash`, `2 crashes`.
+pub fn counted(n: i64, one: &str, many: &str) -> String {
+    let noun = if n == 1 { one } else { many };
+    format!("{n} {noun}")
+}
+
+/// A status, assignee or other board text as a `why_not` sentence shows it: `str()` of it,
+/// as reports show statuses, or its `repr()` where that would leave a blank in the sentence.
+pub fn shown(v: &Value) -> String {
+    match v {
+        Value::Text(t) if py::strip(t).is_empty() => py::str_repr(t),
+        v => v.py_str(),
+    }
+}
+
+/// `why_not` for a task exempt from the failure rules (see [`TaskRow::failure_exempt`]).
+///
+/// [`TaskRow::failure_exempt`]: super::TaskRow::failure_exempt
+pub fn failure_exempt_why(status: &Value) -> String {
+    format!(
+        "status {} is exempt (done, archived and running tasks are)",
+        shown(status)
+    )
+}
+
+/// `why_not` where a threshold setting Python cannot read stops the rule. `explain` asks only
+/// about tasks a rule stays quiet for, so it never shows this, but the answer stays true.
+pub fn invalid_setting_why(e: &RuleFailure) -> String {
+    format!("the threshold setting is invalid: {}", e.0)
+}
+
+/// `why_not` where reading the task's rows stops the rule (never shown, as above).
+pub fn failure_why(e: &RuleFailure) -> String {
+    format!("it cannot be evaluated: {}", e.0)
+}
+
+/// `why_not` where the rule's checks all pass, so it fires (never shown, as above).
+pub const FIRES_WHY: &str = "its conditions are met, so it fires";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,7 +321,11 @@ mod tests {
 /// `completed` or `edited` event after them. Shared by the two hallucination rules, which
 /// differ only in the event kind and the payload key they collect.
 #[derive(Debug, Default)]
-pub struct ActiveHits(Option<Box<Hits>>);
+pub struct ActiveHits {
+    active: Option<Box<Hits>>,
+    /// How many events of the kind the task has had, active or cleared, for `why_none`.
+    seen: i64,
+}
 
 #[derive(Debug)]
 pub struct Hits {
@@ -296,10 +339,11 @@ pub struct Hits {
 impl ActiveHits {
     pub fn on_event(&mut self, ev: &super::EventRow<'_>, kind: &str, key: &str) {
         if ev.kind_is("completed") || ev.kind_is("edited") {
-            self.0 = None;
+            self.active = None;
         } else if ev.kind_is(kind) {
+            self.seen = self.seen.saturating_add(1);
             let ts = ev.ts();
-            let hits = self.0.get_or_insert_with(|| {
+            let hits = self.active.get_or_insert_with(|| {
                 Box::new(Hits {
                     count: 0,
                     first_ts: ts.clone(),
@@ -321,7 +365,7 @@ impl ActiveHits {
 
     /// The active hits, or `Err` where the reference raises while reading them.
     pub fn get(&self) -> Result<Option<(&Hits, i64, i64)>, RuleFailure> {
-        let Some(h) = self.0.as_deref() else {
+        let Some(h) = self.active.as_deref() else {
             return Ok(None);
         };
         let first = h.first_ts.clone()?;
@@ -330,5 +374,17 @@ impl ActiveHits {
             return Err(f.clone());
         }
         Ok(Some((h, first, last)))
+    }
+
+    /// Why there are no active hits of `kind`, for `why_not`: there were none, or a later
+    /// `completed` or `edited` event cleared them.
+    pub fn why_none(&self, kind: &str) -> String {
+        match self.seen {
+            0 => format!("no {kind} events"),
+            n => format!(
+                "a later completed or edited event cleared its {}",
+                counted(n, &format!("{kind} event"), &format!("{kind} events"))
+            ),
+        }
     }
 }

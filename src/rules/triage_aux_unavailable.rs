@@ -1,12 +1,15 @@
 //! The `triage_aux_unavailable` rule. [`TriageAuxUnavailable`] carries its documentation.
 
+use std::fmt;
+
 use serde_json::{Map, Value as Json};
 
+use super::support::{FIRES_WHY, shown};
 use super::{Action, Diagnostic, Rule, RuleDoc, Severity, TaskRow, declare_rule};
 use crate::config::DiagConfig;
 use crate::py::json::{to_str, truthy as py_truthy};
 use crate::py::strip;
-use crate::py::value::RuleFailure;
+use crate::py::value::{RuleFailure, Value};
 
 declare_rule! {
     /// ## What it does
@@ -121,6 +124,67 @@ pub fn aux_status(cfg: &Map<String, Json>) -> Option<AuxStatus> {
     })
 }
 
+const DECOMPOSER: &str = "auxiliary.kanban_decomposer";
+const SPECIFIER: &str = "auxiliary.triage_specifier";
+
+/// The slot triage needs, and whether it was set explicitly.
+fn primary_slot(s: &AuxStatus) -> (&'static str, bool) {
+    if s.auto_decompose {
+        (DECOMPOSER, s.decomposer_explicit)
+    } else {
+        (SPECIFIER, s.specifier_explicit)
+    }
+}
+
+/// Why the rule stays quiet for a task, in the order `evaluate` checks.
+enum Quiet<'t> {
+    NotTriage(&'t Value),
+    NoContext,
+    SlotExplicit(&'t AuxStatus),
+    MainModelVisible(&'t AuxStatus),
+}
+
+impl fmt::Display for Quiet<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let on_off = |s: &AuxStatus| if s.auto_decompose { "on" } else { "off" };
+        match self {
+            Quiet::NotTriage(status) => write!(f, "status {} is not triage", shown(status)),
+            Quiet::NoContext => f.write_str(
+                "the configuration has no kanban, auxiliary or model section to judge by",
+            ),
+            Quiet::SlotExplicit(s) => write!(
+                f,
+                "auto-decompose is {} and {} is configured explicitly",
+                on_off(s),
+                primary_slot(s).0
+            ),
+            Quiet::MainModelVisible(s) => write!(
+                f,
+                "auto-decompose is {} and {} can fall back to the configured main model",
+                on_off(s),
+                primary_slot(s).0
+            ),
+        }
+    }
+}
+
+/// The configuration when the task is stuck in triage without a usable model, or why not.
+fn check<'t>(task: &'t TaskRow, status: &'t Option<AuxStatus>) -> Result<&'t AuxStatus, Quiet<'t>> {
+    if !task.status_is("triage") {
+        return Err(Quiet::NotTriage(&task.status));
+    }
+    let Some(s) = status else {
+        return Err(Quiet::NoContext);
+    };
+    if primary_slot(s).1 {
+        return Err(Quiet::SlotExplicit(s));
+    }
+    if s.main_model_visible {
+        return Err(Quiet::MainModelVisible(s));
+    }
+    Ok(s)
+}
+
 impl Rule for TriageAuxUnavailable {
     const DOC: RuleDoc = DOC;
     type Params = Option<AuxStatus>;
@@ -136,20 +200,12 @@ impl Rule for TriageAuxUnavailable {
         status: &Option<AuxStatus>,
         now: i64,
     ) -> Result<Option<Diagnostic>, RuleFailure> {
-        if !task.status_is("triage") {
-            return Ok(None);
-        }
-        let Some(s) = status else {
+        let Ok(s) = check(task, status) else {
             return Ok(None);
         };
-        const DECOMPOSER: &str = "auxiliary.kanban_decomposer";
-        const SPECIFIER: &str = "auxiliary.triage_specifier";
-        let (primary, primary_explicit, fallback, fallback_explicit, desc, path) = if s
-            .auto_decompose
-        {
+        let (primary, fallback, fallback_explicit, desc, path) = if s.auto_decompose {
             (
                 DECOMPOSER,
-                s.decomposer_explicit,
                 SPECIFIER,
                 s.specifier_explicit,
                 "decomposer",
@@ -159,7 +215,6 @@ impl Rule for TriageAuxUnavailable {
         } else {
             (
                 SPECIFIER,
-                s.specifier_explicit,
                 DECOMPOSER,
                 s.decomposer_explicit,
                 "specifier",
@@ -167,9 +222,6 @@ impl Rule for TriageAuxUnavailable {
                  auxiliary.triage_specifier.",
             )
         };
-        if primary_explicit || s.main_model_visible {
-            return Ok(None);
-        }
         let (task_id_json, task_id) = if task.id.truthy() {
             (task.id.to_json(), task.id.py_str())
         } else {
@@ -214,6 +266,13 @@ impl Rule for TriageAuxUnavailable {
             .data("primary_slot", primary)
             .data("main_model_visible", s.main_model_visible),
         ))
+    }
+
+    fn why_not(task: &TaskRow, _: &(), status: &Option<AuxStatus>, _: i64) -> String {
+        match check(task, status) {
+            Err(quiet) => quiet.to_string(),
+            Ok(_) => FIRES_WHY.into(),
+        }
     }
 }
 
@@ -274,6 +333,41 @@ mod tests {
         assert_eq!(
             d.actions.last().unwrap().label,
             "Specify manually: hermes kanban specify t_1"
+        );
+    }
+
+    #[test]
+    fn why_not_names_the_status_the_missing_context_or_the_usable_slot() {
+        let why = |t: &TaskRow, yaml: &str| {
+            let s = status(yaml);
+            assert_eq!(TriageAuxUnavailable::evaluate(t, &(), &s, 7), Ok(None));
+            TriageAuxUnavailable::why_not(t, &(), &s, 7)
+        };
+        let ready = TaskRow {
+            status: Value::Text("ready".into()),
+            ..triage()
+        };
+        assert_eq!(why(&ready, "model: ''\n"), "status ready is not triage");
+        let blank = TaskRow {
+            status: Value::Text(" ".into()),
+            ..triage()
+        };
+        assert_eq!(why(&blank, "model: ''\n"), "status ' ' is not triage");
+        assert_eq!(
+            why(&triage(), "{}"),
+            "the configuration has no kanban, auxiliary or model section to judge by"
+        );
+        assert_eq!(
+            why(
+                &triage(),
+                "auxiliary: {kanban_decomposer: {provider: openrouter}}\n"
+            ),
+            "auto-decompose is on and auxiliary.kanban_decomposer is configured explicitly"
+        );
+        assert_eq!(
+            why(&triage(), "kanban: {auto_decompose: false}\nmodel: gpt-5\n"),
+            "auto-decompose is off and auxiliary.triage_specifier can fall back to the \
+             configured main model"
         );
     }
 }
