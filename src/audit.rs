@@ -495,3 +495,50 @@ pub fn explain(
         rules: verdicts,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn graph(edges: &[(&str, &str)]) -> Vec<Vec<String>> {
+        let mut g = Graph::default();
+        for (a, b) in edges {
+            g.edge(&Value::Text((*a).into()), &Value::Text((*b).into()));
+        }
+        g.cycles()
+    }
+
+    #[test]
+    fn cycles_are_found_with_their_members_in_link_order() {
+        assert_eq!(
+            graph(&[("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")]),
+            [["a", "b", "c"]]
+        );
+        assert_eq!(graph(&[("x", "x")]), [["x"]]);
+        assert!(graph(&[("a", "b"), ("a", "c"), ("b", "c")]).is_empty());
+    }
+
+    #[test]
+    fn a_long_chain_does_not_overflow_the_stack() {
+        let names: Vec<String> = (0..200_000).map(|i| format!("t{i}")).collect();
+        let mut g = Graph::default();
+        for w in names.windows(2) {
+            g.edge(&Value::Text(w[0].clone()), &Value::Text(w[1].clone()));
+        }
+        g.edge(
+            &Value::Text(names[names.len() - 1].clone()),
+            &Value::Text(names[0].clone()),
+        );
+        let cycles = g.cycles();
+        assert_eq!(cycles.len(), 1);
+        assert_eq!(cycles[0].len(), 200_000);
+    }
+
+    #[test]
+    fn ids_of_different_types_are_different_tasks() {
+        let mut g = Graph::default();
+        g.edge(&Value::Int(1), &Value::Text("1".into()));
+        g.edge(&Value::Text("1".into()), &Value::Text("2".into()));
+        assert!(g.cycles().is_empty());
+    }
+}

@@ -17,6 +17,8 @@
 //!   state and never touch SQLite;
 //! - `diagnose` (stream a board through the rules) and `migrate` (a pure plan, then one
 //!   locked transaction with a backup and a verification);
+//! - `audit`: replay every task's run and event history through `lifecycle` and run the
+//!   audit rules (`rules::audit`), Hermes' rules beside them on request;
 //! - `report`: sinks and renderers, which format what was computed and compute nothing;
 //! - `scenarios`: the kernel's counter lifecycle model and the seeded scenarios;
 //! - `cli` and `app`: parse and validate arguments, dispatch, choose the exit code.

@@ -444,3 +444,123 @@ fn value_to_sql(v: &Value) -> rusqlite::types::Value {
         Value::Blob(b) => V::Blob(b.clone()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::board::reference::reference;
+
+    /// An in-memory board with the reference schema and one task that timed out `n` times
+    /// with a stored counter of 0, as a legacy kernel leaves it.
+    fn board(n: i64) -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        for t in &reference().tables {
+            conn.execute_batch(&t.sql).unwrap();
+        }
+        conn.execute(
+            "INSERT INTO tasks (id, title, status, assignee, created_at, consecutive_failures) \
+             VALUES ('t_1', 'loop', 'ready', 'coder', 0, 0)",
+            [],
+        )
+        .unwrap();
+        for i in 1..=n {
+            conn.execute(
+                "INSERT INTO task_runs (id, task_id, profile, status, started_at, ended_at, \
+                 outcome, error) VALUES (?1, 't_1', 'coder', 'timed_out', ?2, ?3, 'timed_out', \
+                 'elapsed 120s > limit 90s')",
+                rusqlite::params![i, i * 100, i * 100 + 50],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO task_events (task_id, run_id, kind, payload, created_at) \
+                 VALUES ('t_1', ?1, 'timed_out', NULL, ?2)",
+                rusqlite::params![i, i * 100 + 50],
+            )
+            .unwrap();
+        }
+        conn
+    }
+
+    fn opts(trip: bool) -> Options {
+        Options {
+            trip,
+            configured_limit: None,
+            now: 9_999,
+        }
+    }
+
+    fn planned(conn: &Connection, trip: bool) -> Recount {
+        let snap = Snapshot::read(conn).unwrap();
+        plan(conn, &snap, &opts(trip), std::path::Path::new("mem.db")).unwrap()
+    }
+
+    #[test]
+    fn the_plan_sets_the_counter_and_the_error_and_trips_at_the_limit() {
+        let conn = board(6);
+        let r = planned(&conn, true);
+        assert_eq!(r.changes.len(), 1);
+        let c = &r.changes[0];
+        assert_eq!(c.after.consecutive_failures, 6);
+        assert_eq!(
+            c.after.last_failure_error.as_deref(),
+            Some("elapsed 120s > limit 90s")
+        );
+        assert!(c.tripped);
+        let keys: Vec<&str> = c
+            .gave_up
+            .as_ref()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "failures",
+                "effective_limit",
+                "limit_source",
+                "error",
+                "trigger_outcome"
+            ]
+        );
+        assert!(
+            !planned(&board(4), true).changes[0].tripped,
+            "below the limit of 5"
+        );
+    }
+
+    #[test]
+    fn apply_writes_exactly_the_plan_and_a_second_recount_is_a_no_op() {
+        let conn = board(6);
+        let snap = Snapshot::read(&conn).unwrap();
+        let mut r = planned(&conn, true);
+        apply(&conn, &snap, &mut r, 9_999, std::path::Path::new("mem.db")).unwrap();
+        let v = r.verified.unwrap();
+        assert_eq!((v.tasks_updated, v.events_inserted), (1, 1));
+        let (status, counter): (String, i64) = conn
+            .query_row(
+                "SELECT status, consecutive_failures FROM tasks WHERE id = 't_1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((status.as_str(), counter), ("blocked", 6));
+        assert!(planned(&conn, true).changes.is_empty());
+    }
+
+    /// A write the recount did not plan (here a trigger, which `migrate` switches off, but
+    /// any other writer would do) fails the verification, so `migrate` rolls back.
+    #[test]
+    fn an_unplanned_write_fails_the_verification() {
+        let conn = board(6);
+        conn.execute_batch(
+            "CREATE TRIGGER sneaky AFTER UPDATE ON tasks BEGIN \
+             UPDATE task_runs SET summary = 'touched'; END;",
+        )
+        .unwrap();
+        let snap = Snapshot::read(&conn).unwrap();
+        let mut r = planned(&conn, false);
+        let e = apply(&conn, &snap, &mut r, 9_999, std::path::Path::new("mem.db")).unwrap_err();
+        assert!(matches!(e, Error::VerifyFailed { .. }), "{e:?}");
+    }
+}

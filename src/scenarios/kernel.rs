@@ -645,3 +645,94 @@ mod tests {
         );
     }
 }
+
+/// The scenario kernel and the audit's replay share `crate::lifecycle`; this checks that they
+/// also agree on whole histories: whatever outcomes the unified kernel plays, replaying the
+/// rows it wrote gives back the counter it stored, and never a reopened breaker.
+#[cfg(test)]
+mod replay_agrees {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::board::history::{HistEvent, HistRun, History, TaskHead};
+    use crate::py::value::Value;
+    use crate::rules::audit::replay::replay;
+
+    fn text(s: &str) -> Value {
+        Value::Text(s.into())
+    }
+
+    fn opt_int(v: Option<i64>) -> Value {
+        v.map_or(Value::Null, Value::Int)
+    }
+
+    fn opt_text(v: Option<&str>) -> Value {
+        v.map_or(Value::Null, text)
+    }
+
+    /// The rows of task `t` as the audit reads them.
+    fn history(k: &Kernel, t: usize) -> History {
+        let task = &k.tasks[t];
+        let json = |m: &Option<Map<String, Json>>| {
+            m.as_ref().map_or(Value::Null, |m| {
+                text(&serde_json::to_string(&Json::Object(m.clone())).unwrap())
+            })
+        };
+        History {
+            task_id: text(&task.id),
+            task: Some(TaskHead {
+                id: text(&task.id),
+                status: text(&task.status),
+                consecutive_failures: Value::Int(task.consecutive_failures),
+                max_retries: opt_int(task.max_retries),
+                ..TaskHead::default()
+            }),
+            runs: k
+                .runs
+                .iter()
+                .filter(|r| r.task_id == task.id)
+                .map(|r| HistRun {
+                    id: Value::Int(r.id),
+                    status: text(&r.status),
+                    outcome: opt_text(r.outcome.as_deref()),
+                    profile: text(&r.profile),
+                    started_at: Value::Int(r.started_at),
+                    ended_at: opt_int(r.ended_at),
+                    error: opt_text(r.error.as_deref()),
+                    metadata: json(&r.metadata),
+                })
+                .collect(),
+            events: k
+                .events
+                .iter()
+                .filter(|e| e.task_id == task.id)
+                .map(|e| HistEvent {
+                    id: Value::Int(e.id),
+                    run_id: opt_int(e.run_id),
+                    kind: text(&e.kind),
+                    payload: json(&e.payload),
+                    created_at: Value::Int(e.created_at),
+                })
+                .collect(),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn replaying_the_unified_kernels_rows_gives_its_counter(
+            outcomes in prop::collection::vec(prop::sample::select(Outcome::ALL.to_vec()), 0..24),
+            limit in 1i64..7,
+        ) {
+            let mut k = Kernel::new(Semantics::Unified, limit, 1_796_000_000);
+            let t = k.create_task("t_1", "x", "coder", Some(limit), Some(90));
+            for o in &outcomes {
+                k.apply(t, *o);
+            }
+            let r = replay(&history(&k, t), limit, false);
+            prop_assert_eq!(r.counter, k.tasks[t].consecutive_failures);
+            prop_assert!(r.reopened.is_empty());
+            // The fixed kernel never leaves a spent budget dispatchable.
+            prop_assert!(r.counter < limit || k.tasks[t].status == "blocked");
+        }
+    }
+}

@@ -437,3 +437,233 @@ pub fn replay(h: &History, limit: i64, keep_entries: bool) -> Replay {
     }
     r.out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::board::history::{HistEvent, HistRun, History};
+
+    /// A history built step by step: runs and their events, as the 0.19.0 kernel writes
+    /// them, one minute apart.
+    #[derive(Default)]
+    struct Board {
+        h: History,
+        now: i64,
+    }
+
+    impl Board {
+        fn tick(&mut self) -> i64 {
+            self.now += 60;
+            self.now
+        }
+
+        fn event(&mut self, kind: &str, run: Option<i64>, payload: Option<&str>) {
+            let at = self.tick();
+            let id = self.h.events.len() as i64 + 1;
+            self.h.events.push(HistEvent {
+                id: Value::Int(id),
+                run_id: run.map_or(Value::Null, Value::Int),
+                kind: Value::Text(kind.into()),
+                payload: payload.map_or(Value::Null, |p| Value::Text(p.into())),
+                created_at: Value::Int(at),
+            });
+        }
+
+        /// A claimed run ending in `outcome`, with the kernel's closing event (`event`,
+        /// or none for a run no event records).
+        fn attempt(&mut self, outcome: &str, event: Option<&str>) -> i64 {
+            let id = self.h.runs.len() as i64 + 1;
+            let start = self.tick();
+            if event.is_some() {
+                self.event("claimed", Some(id), None);
+            }
+            let end = self.tick();
+            self.h.runs.push(HistRun {
+                id: Value::Int(id),
+                status: Value::Text(outcome.into()),
+                outcome: Value::Text(outcome.into()),
+                profile: Value::Text("coder".into()),
+                started_at: Value::Int(start),
+                ended_at: Value::Int(end),
+                error: Value::Text(format!("{outcome} error")),
+                metadata: Value::Null,
+            });
+            if let Some(kind) = event {
+                self.event(kind, Some(id), None);
+            }
+            id
+        }
+
+        fn replay(&self, limit: i64) -> Replay {
+            replay(&self.h, limit, true)
+        }
+    }
+
+    #[test]
+    fn timeouts_and_crashes_count_across_successful_spawns() {
+        let mut b = Board::default();
+        b.event("created", None, Some(r#"{"assignee": "coder"}"#));
+        b.attempt("timed_out", Some("timed_out"));
+        b.event("spawned", Some(1), None);
+        b.attempt("crashed", Some("crashed"));
+        let r = b.replay(5);
+        assert_eq!(r.counter, 2);
+        assert_eq!(
+            r.streak.iter().map(|s| s.outcome).collect::<Vec<_>>(),
+            ["timed_out", "crashed"]
+        );
+        assert_eq!(r.last_error.as_deref(), Some("crashed error"));
+    }
+
+    #[test]
+    fn rate_limits_stale_reclaims_and_violations_are_neutral() {
+        let mut b = Board::default();
+        b.attempt("crashed", Some("crashed"));
+        b.attempt("rate_limited", Some("rate_limited"));
+        b.attempt("stale", Some("stale"));
+        b.attempt("reclaimed", Some("reclaimed"));
+        let v = b.attempt("crashed", Some("protocol_violation"));
+        assert_eq!(v, 5);
+        assert_eq!(b.replay(5).counter, 1);
+    }
+
+    #[test]
+    fn each_reset_clears_the_streak() {
+        for (kind, payload) in [
+            ("completed", None),
+            ("unblocked", None),
+            ("reclaimed", Some(r#"{"manual": true}"#)),
+            ("assigned", Some(r#"{"assignee": "reviewer"}"#)),
+        ] {
+            let mut b = Board::default();
+            b.event("created", None, Some(r#"{"assignee": "coder"}"#));
+            b.attempt("timed_out", Some("timed_out"));
+            b.event(kind, None, payload);
+            let r = b.replay(5);
+            assert_eq!((r.counter, r.streak.len()), (0, 0), "{kind}");
+        }
+    }
+
+    #[test]
+    fn reassigning_to_the_same_profile_keeps_the_streak() {
+        let mut b = Board::default();
+        b.event("created", None, Some(r#"{"assignee": "coder"}"#));
+        b.attempt("crashed", Some("crashed"));
+        b.event("assigned", None, Some(r#"{"assignee": "coder"}"#));
+        assert_eq!(b.replay(5).counter, 1);
+    }
+
+    #[test]
+    fn the_spawn_path_trip_counts_its_gave_up_run() {
+        let mut b = Board::default();
+        b.attempt("spawn_failed", Some("spawn_failed"));
+        let run = b.attempt("gave_up", None);
+        b.event(
+            "gave_up",
+            Some(run),
+            Some(r#"{"failures": 2, "trigger_outcome": "spawn_failed"}"#),
+        );
+        assert_eq!(b.replay(2).counter, 2);
+    }
+
+    #[test]
+    fn a_timeout_trip_is_counted_once() {
+        let mut b = Board::default();
+        b.attempt("timed_out", Some("timed_out"));
+        b.event(
+            "gave_up",
+            None,
+            Some(r#"{"failures": 1, "trigger_outcome": "timed_out"}"#),
+        );
+        let r = b.replay(1);
+        assert_eq!((r.counter, r.gave_up), (1, 1));
+    }
+
+    #[test]
+    fn a_protocol_violation_trip_counts_one() {
+        let mut b = Board::default();
+        for _ in 0..3 {
+            b.attempt("crashed", Some("protocol_violation"));
+        }
+        b.event(
+            "gave_up",
+            None,
+            Some(r#"{"failures": 1, "protocol_violations": 3}"#),
+        );
+        assert_eq!(b.replay(5).counter, 1);
+    }
+
+    #[test]
+    fn a_recount_trip_counts_nothing() {
+        let mut b = Board::default();
+        b.attempt("spawn_failed", Some("spawn_failed"));
+        b.event(
+            "gave_up",
+            None,
+            Some(r#"{"trigger_outcome": "spawn_failed", "limit_source": "recount"}"#),
+        );
+        assert_eq!(b.replay(1).counter, 1);
+    }
+
+    #[test]
+    fn promotion_after_a_spent_breaker_is_a_reopening() {
+        let mut b = Board::default();
+        b.attempt("timed_out", Some("timed_out"));
+        b.attempt("timed_out", Some("timed_out"));
+        b.event("gave_up", None, Some(r#"{"trigger_outcome": "timed_out"}"#));
+        b.event("promoted", None, None);
+        b.attempt("timed_out", Some("timed_out"));
+        let r = b.replay(2);
+        assert_eq!(r.reopened.len(), 1);
+        assert_eq!(r.reopened[0].via, "promoted");
+        assert_eq!(r.reopened[0].counter, 2);
+        assert_eq!(r.counter, 3);
+    }
+
+    #[test]
+    fn promotion_below_the_limit_is_the_kernels_own_recovery() {
+        let mut b = Board::default();
+        b.attempt("crashed", Some("protocol_violation"));
+        b.event("gave_up", None, Some(r#"{"protocol_violations": 1}"#));
+        b.event("promoted", None, None);
+        let r = b.replay(2);
+        assert!(r.reopened.is_empty());
+        assert_eq!(
+            r.entries.last().unwrap().effect.as_deref(),
+            Some("released below the limit")
+        );
+    }
+
+    #[test]
+    fn an_unblock_between_trip_and_promotion_is_no_reopening() {
+        let mut b = Board::default();
+        b.attempt("timed_out", Some("timed_out"));
+        b.event("gave_up", None, None);
+        b.event("unblocked", None, None);
+        b.event("promoted", None, None);
+        assert!(b.replay(1).reopened.is_empty());
+    }
+
+    #[test]
+    fn runs_no_event_records_stand_for_themselves_in_time_order() {
+        let mut b = Board::default();
+        b.attempt("timed_out", None);
+        b.attempt("crashed", None);
+        b.event("completed", None, None);
+        b.attempt("spawn_failed", None);
+        let r = b.replay(5);
+        assert_eq!(r.counter, 1);
+        assert_eq!(r.streak[0].run_id, Some(3));
+    }
+
+    #[test]
+    fn a_new_run_after_a_spent_breaker_reopens_it_on_a_board_without_claims() {
+        let mut b = Board::default();
+        b.attempt("timed_out", None);
+        b.event("gave_up", None, None);
+        b.attempt("timed_out", None);
+        let r = b.replay(1);
+        assert_eq!(r.reopened.len(), 1);
+        assert_eq!(r.reopened[0].via, "run started");
+    }
+}

@@ -50,3 +50,37 @@ impl BoardRule for WalOnNetworkFs {
         ]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(journal: &'static str, fs: Option<&str>, network: bool) -> BoardFacts {
+        BoardFacts {
+            journal,
+            filesystem: fs.map(str::to_string),
+            network_filesystem: network,
+            ..BoardFacts::default()
+        }
+    }
+
+    #[test]
+    fn fires_for_wal_on_a_network_filesystem_only() {
+        let d = WalOnNetworkFs::check(&facts("wal", Some("nfs4"), true));
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].title, "WAL mode on a nfs4 filesystem");
+        assert!(WalOnNetworkFs::check(&facts("rollback", Some("nfs4"), true)).is_empty());
+        assert!(WalOnNetworkFs::check(&facts("wal", Some("ext4"), false)).is_empty());
+        assert!(WalOnNetworkFs::check(&facts("wal", None, false)).is_empty());
+    }
+
+    /// The mount table decides what counts as network or FUSE (`board::fs`), as for
+    /// `diagnose`'s warning.
+    #[test]
+    fn sshfs_and_cifs_are_network_filesystems() {
+        for fs in ["fuse.sshfs", "cifs", "nfs"] {
+            assert!(crate::board::fs::is_network(fs), "{fs}");
+        }
+        assert!(!crate::board::fs::is_network("ext4"));
+    }
+}
