@@ -23,7 +23,7 @@ use crate::diagnose::{self, TaskReport, key};
 use crate::error::{Error, Result};
 use crate::py::value::Value;
 use crate::rules::audit::replay::{Entry, int};
-use crate::rules::audit::{self, BoardFacts, Orphans, Pointer, TaskFacts};
+use crate::rules::audit::{self, BoardFacts, Cycle, Orphans, Pointer, TaskFacts};
 use crate::rules::{self, Diagnostic, Severity, Verdict};
 
 /// What to audit and how.
@@ -265,7 +265,7 @@ fn orphans(reader: &Reader<'_>, table: &'static str) -> Result<Orphans> {
 }
 
 /// Links whose parent or child is missing, and the dependency cycles.
-fn links(reader: &Reader<'_>) -> Result<(Orphans, Vec<Vec<String>>)> {
+fn links(reader: &Reader<'_>) -> Result<(Orphans, Vec<Cycle>)> {
     let mut o = Orphans {
         table: "task_links",
         rows: 0,
@@ -299,6 +299,15 @@ fn links(reader: &Reader<'_>) -> Result<(Orphans, Vec<Vec<String>>)> {
     Ok((o, graph.cycles()))
 }
 
+/// A membership table for one component.
+fn on_stack_of(n: usize, comp: &[usize]) -> Vec<bool> {
+    let mut member = vec![false; n];
+    for &w in comp {
+        member[w] = true;
+    }
+    member
+}
+
 /// The links as a graph, for Tarjan's strongly connected components.
 #[derive(Default)]
 struct Graph {
@@ -325,9 +334,40 @@ impl Graph {
         self.edges[a].push(b);
     }
 
+    /// The shortest cycle through the component's first node, by breadth-first search over
+    /// the component's own links: a path that really is a chain of links.
+    fn shortest_cycle(&self, comp: &[usize], member: &[bool]) -> Vec<usize> {
+        let start = comp[0];
+        let mut parent: HashMap<usize, usize> = HashMap::new();
+        let mut queue = std::collections::VecDeque::from([start]);
+        while let Some(v) = queue.pop_front() {
+            for &w in &self.edges[v] {
+                if !member[w] {
+                    continue;
+                }
+                if w == start {
+                    let mut path = vec![v];
+                    let mut cur = v;
+                    while cur != start {
+                        cur = parent[&cur];
+                        path.push(cur);
+                    }
+                    path.reverse();
+                    return path;
+                }
+                if let std::collections::hash_map::Entry::Vacant(e) = parent.entry(w) {
+                    e.insert(v);
+                    queue.push_back(w);
+                }
+            }
+        }
+        vec![start]
+    }
+
     /// Every strongly connected component with a cycle (two or more nodes, or a self
-    /// link), its nodes in discovery order; iterative, so a long chain cannot overflow.
-    fn cycles(&self) -> Vec<Vec<String>> {
+    /// link): its nodes in discovery order and one real cycle through it; iterative, so a
+    /// long chain cannot overflow.
+    fn cycles(&self) -> Vec<Cycle> {
         let n = self.names.len();
         let mut index = vec![usize::MAX; n];
         let mut low = vec![0; n];
@@ -373,7 +413,11 @@ impl Graph {
                     let self_loop = comp.len() == 1 && self.edges[v].contains(&v);
                     if comp.len() > 1 || self_loop {
                         comp.sort_unstable_by_key(|&w| index[w]);
-                        out.push(comp.iter().map(|&w| self.names[w].clone()).collect());
+                        let path = self.shortest_cycle(&comp, &on_stack_of(n, &comp));
+                        out.push(Cycle {
+                            members: comp.iter().map(|&w| self.names[w].clone()).collect(),
+                            path: path.iter().map(|&w| self.names[w].clone()).collect(),
+                        });
                     }
                 }
             }
@@ -500,22 +544,39 @@ pub fn explain(
 mod tests {
     use super::*;
 
-    fn graph(edges: &[(&str, &str)]) -> Vec<Vec<String>> {
+    fn graph(edges: &[(&str, &str)]) -> Vec<(Vec<String>, Vec<String>)> {
         let mut g = Graph::default();
         for (a, b) in edges {
             g.edge(&Value::Text((*a).into()), &Value::Text((*b).into()));
         }
         g.cycles()
+            .into_iter()
+            .map(|c| (c.members, c.path))
+            .collect()
+    }
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
     }
 
     #[test]
-    fn cycles_are_found_with_their_members_in_link_order() {
+    fn cycles_are_found_with_their_members_and_a_real_path() {
         assert_eq!(
             graph(&[("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")]),
-            [["a", "b", "c"]]
+            [(strings(&["a", "b", "c"]), strings(&["a", "b", "c"]))]
         );
-        assert_eq!(graph(&[("x", "x")]), [["x"]]);
+        assert_eq!(graph(&[("x", "x")]), [(strings(&["x"]), strings(&["x"]))]);
         assert!(graph(&[("a", "b"), ("a", "c"), ("b", "c")]).is_empty());
+    }
+
+    /// One component, two cycles through `a`: discovery order (a, b, c, d) is no chain of
+    /// links, the path is the shortest real cycle.
+    #[test]
+    fn the_path_follows_links_even_when_discovery_order_does_not() {
+        let found = graph(&[("a", "b"), ("b", "c"), ("c", "a"), ("b", "d"), ("d", "a")]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].0, strings(&["a", "b", "c", "d"]));
+        assert_eq!(found[0].1, strings(&["a", "b", "c"]));
     }
 
     #[test]
@@ -531,7 +592,8 @@ mod tests {
         );
         let cycles = g.cycles();
         assert_eq!(cycles.len(), 1);
-        assert_eq!(cycles[0].len(), 200_000);
+        assert_eq!(cycles[0].members.len(), 200_000);
+        assert_eq!(cycles[0].path.len(), 200_000);
     }
 
     #[test]

@@ -64,9 +64,9 @@ impl TaskRule for BreakerReopened {
                 format!("Circuit breaker reopened {times}"),
                 format!(
                     "The breaker blocked this task (gave_up) and it went back to ready or running \
-                     with no completion, reclaim, unblock or reassignment in between, {times} \
-                     out of {} trips. A kernel that re-promotes tripped tasks (hermes-agent \
-                     0.15.x) loops them forever.",
+                     with its failure budget spent and no completion, reclaim, unblock or \
+                     reassignment in between: {times}, over {} breaker trip(s). A kernel that \
+                     re-promotes tripped tasks (hermes-agent 0.15.x) loops them forever.",
                     f.replay.gave_up
                 ),
             )

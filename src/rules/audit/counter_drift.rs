@@ -31,7 +31,7 @@ declare_rule! {
     pub struct CounterDrift;
     kind: "counter_drift",
     summary: "The stored failure counter disagrees with the run history",
-    severities: [Error, Warning],
+    severities: [Warning, Error],
     config_keys: [],
 }
 

@@ -3,12 +3,13 @@
 use serde_json::json;
 
 use super::{BoardFacts, BoardRule};
-use crate::rules::{Diagnostic, RuleDoc, Severity, declare_rule};
+use crate::rules::{Action, Diagnostic, RuleDoc, Severity, declare_rule};
 
 declare_rule! {
     /// ## What it does
     /// Finds cycles in `task_links` (parent → child): tasks that each wait, directly or
-    /// through others, for themselves. One finding per cycle, naming its tasks.
+    /// through others, for themselves. One finding per group of tasks caught in cycles (a
+    /// strongly connected component), naming them all and one cycle of links through them.
     ///
     /// ## Why is this bad?
     /// A task is promoted to `ready` only when all its parents are done, so no task in a cycle
@@ -33,23 +34,32 @@ impl BoardRule for DependencyCycle {
     fn check(b: &BoardFacts) -> Vec<Diagnostic> {
         b.cycles
             .iter()
-            .map(|cycle| {
-                let mut shown = cycle.clone();
-                if let Some(first) = cycle.first() {
+            .map(|c| {
+                let mut shown = c.path.clone();
+                if let Some(first) = c.path.first() {
                     shown.push(first.clone());
                 }
+                let (last, first) = (
+                    c.path.last().cloned().unwrap_or_default(),
+                    c.path.first().cloned().unwrap_or_default(),
+                );
                 Diagnostic::new(
                     "dependency_cycle",
                     Severity::Error,
-                    format!("Dependency cycle of {} task(s)", cycle.len()),
+                    format!("Dependency cycle of {} task(s)", c.members.len()),
                     format!(
                         "These tasks depend on each other in a circle, so none can become \
                          ready: {}.",
                         shown.join(" → ")
                     ),
                 )
-                .count(cycle.len())
-                .data("task_ids", json!(cycle))
+                .actions([Action::command(
+                    "Break the cycle",
+                    format!("hermes kanban unlink {last} {first}"),
+                )])
+                .count(c.members.len())
+                .data("task_ids", json!(c.members))
+                .data("cycle", json!(shown))
             })
             .collect()
     }

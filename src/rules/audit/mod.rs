@@ -111,6 +111,15 @@ pub struct Orphans {
     pub task_ids: Vec<String>,
 }
 
+/// A dependency cycle: the tasks of one strongly connected component of `task_links`, and
+/// one real cycle of links through it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cycle {
+    pub members: Vec<String>,
+    /// Each task links (as parent) to the next, and the last to the first.
+    pub path: Vec<String>,
+}
+
 /// What a board rule sees.
 #[derive(Debug, Clone, Default)]
 pub struct BoardFacts {
@@ -130,8 +139,8 @@ pub struct BoardFacts {
     pub check_pragma: &'static str,
     pub check_messages: Vec<String>,
     pub orphans: Vec<Orphans>,
-    /// Dependency cycles, each as its task ids in link order.
-    pub cycles: Vec<Vec<String>>,
+    /// Dependency cycles.
+    pub cycles: Vec<Cycle>,
 }
 
 /// A rule over one task's replayed history.

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::{BoardFacts, BoardRule};
-use crate::rules::{Diagnostic, RuleDoc, Severity, declare_rule};
+use crate::rules::{Action, Diagnostic, RuleDoc, Severity, declare_rule};
 
 declare_rule! {
     /// ## What it does
@@ -20,8 +20,9 @@ declare_rule! {
     /// Always `error`. The data holds the row count and the first ten missing task ids.
     ///
     /// ## Suggested actions
-    /// Find where the rows came from before deleting them; a link to a missing parent can be
-    /// removed with `hermes kanban unlink`.
+    /// Find where the rows came from before deleting them (`hermes kanban show <task>` says
+    /// nothing, the task is gone); a link to a missing task can be removed with
+    /// `hermes kanban unlink <parent> <child>`.
     pub struct OrphanedRows;
     kind: "orphaned_rows",
     summary: "Rows that point at a task that does not exist",
@@ -48,6 +49,12 @@ impl BoardRule for OrphanedRows {
                         o.task_ids.join(", ")
                     ),
                 )
+                .actions((o.table == "task_links").then(|| {
+                    Action::cli_hint(
+                        "Remove each link to a missing task",
+                        "hermes kanban unlink <parent> <child>",
+                    )
+                }))
                 .count(o.rows)
                 .data("table", o.table)
                 .data("rows", o.rows)

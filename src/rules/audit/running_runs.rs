@@ -56,7 +56,7 @@ impl TaskRule for RunningRuns {
                 "Reclaim",
                 format!("hermes kanban reclaim {id}"),
             )])
-            .count(open)
+            .count(open.max(1))
             .data("open_runs", json!(f.open_runs)),
         )
     }

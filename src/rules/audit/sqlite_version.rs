@@ -1,7 +1,7 @@
 //! The `sqlite_version` rule. [`SqliteVersion`] carries its documentation.
 
 use super::{BoardFacts, BoardRule};
-use crate::rules::{Diagnostic, RuleDoc, Severity, declare_rule};
+use crate::rules::{Action, Diagnostic, RuleDoc, Severity, declare_rule};
 
 declare_rule! {
     /// ## What it does
@@ -53,6 +53,10 @@ impl BoardRule for SqliteVersion {
                      3.51.3 can corrupt a WAL database when a WAL reset races with a writer."
                 ),
             )
+            .actions([Action::command(
+                "Check the SQLite Hermes' Python uses",
+                "python3 -c 'import sqlite3; print(sqlite3.sqlite_version)'",
+            )])
             .data("writer_sqlite", v)
             .data("fixed_in", dotted(FIXED))
             .data("journal_mode", b.journal),
