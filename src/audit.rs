@@ -130,15 +130,24 @@ pub fn run(
         ..BoardFacts::default()
     };
     let board_wide = opts.task.is_none();
+    // `--rule` skips the work no selected rule needs.
+    let wants = |kind: &str| only.is_none_or(|o| o.iter().any(|k| k == kind));
     if board_wide {
-        facts.check_messages = check_pragma(&reader, facts.check_pragma)?;
-        for table in ["task_runs", "task_events", "task_comments"] {
-            facts.orphans.push(orphans(&reader, table)?);
+        if wants("storage_integrity") {
+            facts.check_messages = check_pragma(&reader, facts.check_pragma)?;
         }
-        let (links, cycles) = links(&reader)?;
-        facts.orphans.push(links);
-        facts.cycles = cycles;
+        if wants("orphaned_rows") {
+            for table in ["task_runs", "task_events", "task_comments"] {
+                facts.orphans.push(orphans(&reader, table)?);
+            }
+        }
+        if wants("orphaned_rows") || wants("dependency_cycle") {
+            let (links, cycles) = links(&reader)?;
+            facts.orphans.push(links);
+            facts.cycles = cycles;
+        }
     }
+    let task_rules = audit::TASK_KINDS.iter().any(|k| wants(k));
 
     if board_wide {
         let mut board_diags = audit::check_board(&facts, only);
@@ -160,7 +169,12 @@ pub fn run(
         None => Scope::Board,
     };
     let mut scanned = 0u64;
-    reader.histories(scope, |h| {
+    let history_scope = if task_rules || run_diagnose || opts.task.is_some() {
+        Some(scope)
+    } else {
+        None
+    };
+    reader.histories_if(history_scope, |h| {
         let Some(task) = &h.task else {
             return Ok(());
         };

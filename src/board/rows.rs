@@ -312,6 +312,18 @@ impl Reader<'_> {
         super::history::read_histories(&mut stmt, scope, each, err)
     }
 
+    /// [`Reader::histories`] when there is a scope to read, nothing otherwise.
+    pub fn histories_if(
+        &self,
+        scope: Option<Scope<'_>>,
+        each: impl FnMut(super::history::History) -> Result<()>,
+    ) -> Result<()> {
+        match scope {
+            Some(scope) => self.histories(scope, each),
+            None => Ok(()),
+        }
+    }
+
     /// Rows of a query that takes no parameters, one callback per row; for the audit's
     /// board-wide checks (orphans, links, `quick_check`).
     pub fn each_row(
