@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::audit;
 use crate::cli::{
-    AuditArgs, Cli, Command, DiagnoseArgs, ExplainArgs, MigrateArgs, ScenariosArgs,
+    AuditArgs, Cli, Command, DiagnoseArgs, ExplainArgs, MigrateArgs, ScanArgs, ScenariosArgs,
     ScenariosCommand, SimulateArgs,
 };
 use crate::config::DiagConfig;
@@ -37,50 +37,53 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn diagnose_cmd(cli: &Cli, args: &DiagnoseArgs, style: &Style) -> Result<ExitCode> {
-    let stdout = std::io::stdout();
     if let Some(kind) = &args.explain {
         let doc = rules::doc(kind).expect("clap accepts only registered kinds");
-        let mut out = stdout.lock();
-        if args.json {
-            writeln!(out, "{}", to_string(doc)).map_err(Error::Output)?;
-        } else {
-            diagnose_text::explain(&mut out, doc).map_err(Error::Output)?;
-        }
-        return Ok(ExitCode::SUCCESS);
+        return print_doc(doc, args.scan.json);
     }
     if args.list_rules {
-        let mut out = stdout.lock();
-        for k in rules::KINDS {
-            writeln!(out, "{k}").map_err(Error::Output)?;
-        }
-        return Ok(ExitCode::SUCCESS);
+        return print_kinds(rules::KINDS);
     }
+    let scan = &args.scan;
     let path = hermes::resolve(cli.db.as_deref(), cli.board.as_deref())?;
-    let cfg = DiagConfig::discover(args.config.as_deref())?;
-    let now = args.now.unwrap_or_else(now);
+    let cfg = DiagConfig::discover(scan.config.as_deref())?;
     let opts = diagnose::Options {
-        now,
-        task: args.task.clone(),
-        severity: args.severity,
+        now: scan.now.unwrap_or_else(now),
+        task: scan.task.clone(),
+        severity: scan.severity,
         only: (!args.rules.is_empty()).then(|| args.rules.clone()),
-        wait: args.wait,
+        wait: scan.wait,
     };
-    let mut sink: Box<dyn Sink> = if args.json {
+    report_scan(scan, style, &path, &cfg, |emit| {
+        diagnose::run(&path, &cfg, &opts, emit)
+    })
+}
+
+/// Run a scan (`diagnose` or `audit`) into the sink `--json` picks, write the report, warn
+/// on stderr, and choose the exit code: 1 when anything was found, unless `--exit-zero`.
+fn report_scan(
+    scan: &ScanArgs,
+    style: &Style,
+    path: &std::path::Path,
+    cfg: &DiagConfig,
+    run: impl FnOnce(&mut dyn FnMut(diagnose::TaskReport) -> Result<()>) -> Result<diagnose::Summary>,
+) -> Result<ExitCode> {
+    let mut sink: Box<dyn Sink> = if scan.json {
         Box::new(JsonSink::new().map_err(Error::temp_file)?)
     } else {
         Box::new(TextReport::new(*style).map_err(Error::temp_file)?)
     };
     let mut found = 0usize;
-    let summary = diagnose::run(&path, &cfg, &opts, |rep| {
+    let summary = run(&mut |rep| {
         found += rep.diagnostics.len();
         sink.add(&rep).map_err(Error::temp_file)
     })?;
     let info = RunInfo {
-        board: &path,
+        board: path,
         config: cfg.source.as_deref(),
         summary: &summary,
     };
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     sink.finish(&mut out, &info).map_err(Error::Output)?;
     out.flush().map_err(Error::Output)?;
     if let Some(w) = &summary.filesystem_warning {
@@ -89,7 +92,7 @@ fn diagnose_cmd(cli: &Cli, args: &DiagnoseArgs, style: &Style) -> Result<ExitCod
     for line in diagnose_text::dropped_rule_warnings(&summary.failures) {
         eprintln!("{line}");
     }
-    Ok(if found > 0 && !args.exit_zero {
+    Ok(if found > 0 && !scan.exit_zero {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -114,17 +117,22 @@ fn print_doc(doc: &rules::RuleDoc, json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Rule kinds, one a line.
+fn print_kinds(kinds: &[&str]) -> Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    for k in kinds {
+        writeln!(out, "{k}").map_err(Error::Output)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn audit_cmd(cli: &Cli, args: &AuditArgs, style: &Style) -> Result<ExitCode> {
     if let Some(kind) = &args.explain {
         let doc = rules::audit::doc(kind).expect("clap accepts only registered kinds");
-        return print_doc(doc, args.json);
+        return print_doc(doc, args.scan.json);
     }
     if args.list_rules {
-        let mut out = std::io::stdout().lock();
-        for k in rules::audit::KINDS {
-            writeln!(out, "{k}").map_err(Error::Output)?;
-        }
-        return Ok(ExitCode::SUCCESS);
+        return print_kinds(rules::audit::KINDS);
     }
     if !args.with_diagnose
         && let Some(k) = args
@@ -136,42 +144,20 @@ fn audit_cmd(cli: &Cli, args: &AuditArgs, style: &Style) -> Result<ExitCode> {
             message: format!("--rule {k} is a diagnose rule: add --with-diagnose to run it"),
         });
     }
+    let scan = &args.scan;
     let path = hermes::resolve(cli.db.as_deref(), cli.board.as_deref())?;
-    let cfg = DiagConfig::discover(args.config.as_deref())?;
+    let cfg = DiagConfig::discover(scan.config.as_deref())?;
     let opts = audit::Options {
-        now: args.now.unwrap_or_else(now),
-        task: args.task.clone(),
-        severity: args.severity,
+        now: scan.now.unwrap_or_else(now),
+        task: scan.task.clone(),
+        severity: scan.severity,
         only: (!args.rules.is_empty()).then(|| args.rules.clone()),
         with_diagnose: args.with_diagnose,
         deep: args.deep,
-        wait: args.wait,
+        wait: scan.wait,
     };
-    let mut sink: Box<dyn Sink> = if args.json {
-        Box::new(JsonSink::new().map_err(Error::temp_file)?)
-    } else {
-        Box::new(TextReport::new(*style).map_err(Error::temp_file)?)
-    };
-    let mut found = 0usize;
-    let summary = audit::run(&path, &cfg, &opts, |rep| {
-        found += rep.diagnostics.len();
-        sink.add(&rep).map_err(Error::temp_file)
-    })?;
-    let info = RunInfo {
-        board: &path,
-        config: cfg.source.as_deref(),
-        summary: &summary.diagnose,
-    };
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    sink.finish(&mut out, &info).map_err(Error::Output)?;
-    out.flush().map_err(Error::Output)?;
-    for line in diagnose_text::dropped_rule_warnings(&summary.diagnose.failures) {
-        eprintln!("{line}");
-    }
-    Ok(if found > 0 && !args.exit_zero {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
+    report_scan(scan, style, &path, &cfg, |emit| {
+        audit::run(&path, &cfg, &opts, emit)
     })
 }
 

@@ -41,12 +41,6 @@ pub struct Options {
     pub wait: Duration,
 }
 
-/// What a run saw, besides the findings.
-#[derive(Debug, Clone)]
-pub struct Summary {
-    pub diagnose: diagnose::Summary,
-}
-
 /// How many missing task ids an orphan finding lists.
 const EXAMPLES: usize = 10;
 
@@ -75,7 +69,7 @@ pub fn run(
     cfg: &DiagConfig,
     opts: &Options,
     mut emit: impl FnMut(TaskReport) -> Result<()>,
-) -> Result<Summary> {
+) -> Result<diagnose::Summary> {
     let board = Board::open(path, Access::ReadOnly, opts.wait)?;
     let reader = board.reader()?;
     let state = reader.snapshot().checked_state(path, reference())?;
@@ -201,14 +195,13 @@ pub fn run(
         })
     })?;
     reader.finish()?;
-    Ok(Summary {
-        diagnose: diagnose::Summary {
-            state,
-            journal: board.header.journal,
-            filesystem_warning: board.filesystem_warning(),
-            tasks_scanned: scanned.max(scan.tasks_scanned),
-            failures: scan.failures,
-        },
+    Ok(diagnose::Summary {
+        state,
+        journal: board.header.journal,
+        // The `wal_on_network_fs` rule reports it, as a finding.
+        filesystem_warning: None,
+        tasks_scanned: scanned.max(scan.tasks_scanned),
+        failures: scan.failures,
     })
 }
 

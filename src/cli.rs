@@ -106,54 +106,11 @@ pub struct SimulateArgs {
     pub semantics: crate::scenarios::kernel::Semantics,
 }
 
+/// The flags `diagnose` and `audit` share: what to scan, how to report, when to exit 1.
 #[derive(Debug, Args)]
-pub struct DiagnoseArgs {
-    /// Only this task (reported even when it has no diagnostics).
-    #[arg(long, value_name = "ID")]
-    pub task: Option<String>,
-
-    /// Keep diagnostics at or above this severity.
-    #[arg(long, value_enum)]
-    pub severity: Option<Severity>,
-
-    /// Print JSON identical to `hermes kanban diagnostics --json`.
-    #[arg(long)]
-    pub json: bool,
-
-    /// Evaluate as of this Unix time (seconds) instead of now; for reproducible output.
-    #[arg(long, value_name = "EPOCH", allow_negative_numbers = true)]
-    pub now: Option<i64>,
-
-    /// A Hermes config.yaml (default: config.yaml in the Hermes home, when it exists).
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-
-    /// Exit 0 even when diagnostics are reported.
-    #[arg(long)]
-    pub exit_zero: bool,
-
-    /// Run only these rules (repeatable); see --list-rules.
-    #[arg(long = "rule", value_name = "KIND",
-          value_parser = clap::builder::PossibleValuesParser::new(crate::rules::KINDS))]
-    pub rules: Vec<String>,
-
-    /// List the rules in evaluation order and exit.
-    #[arg(long)]
-    pub list_rules: bool,
-
-    /// Print a rule's documentation (with --json, as data) and exit.
-    #[arg(long, value_name = "KIND",
-          value_parser = clap::builder::PossibleValuesParser::new(crate::rules::KINDS))]
-    pub explain: Option<String>,
-
-    /// Seconds to wait for a locked board before giving up (0 to 86400).
-    #[arg(long, default_value = "5", value_parser = parse_wait, value_name = "SECONDS")]
-    pub wait: Duration,
-}
-
-#[derive(Debug, Args)]
-pub struct AuditArgs {
-    /// Only this task (reported even when it has no findings); board-wide checks are skipped.
+pub struct ScanArgs {
+    /// Only this task, in any status (reported even when nothing is found); `audit` then
+    /// skips its board-wide checks.
     #[arg(long, value_name = "ID")]
     pub task: Option<String>,
 
@@ -161,7 +118,8 @@ pub struct AuditArgs {
     #[arg(long, value_enum)]
     pub severity: Option<Severity>,
 
-    /// Print JSON in the shape of `diagnose --json`; board findings have null task fields.
+    /// Print JSON: for `diagnose` identical to `hermes kanban diagnostics --json`, for
+    /// `audit` the same shape, with null task fields for findings about the board.
     #[arg(long)]
     pub json: bool,
 
@@ -176,6 +134,36 @@ pub struct AuditArgs {
     /// Exit 0 even when findings are reported.
     #[arg(long)]
     pub exit_zero: bool,
+
+    /// Seconds to wait for a locked board before giving up (0 to 86400).
+    #[arg(long, default_value = "5", value_parser = parse_wait, value_name = "SECONDS")]
+    pub wait: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct DiagnoseArgs {
+    #[command(flatten)]
+    pub scan: ScanArgs,
+
+    /// Run only these rules (repeatable); see --list-rules.
+    #[arg(long = "rule", value_name = "KIND",
+          value_parser = clap::builder::PossibleValuesParser::new(crate::rules::KINDS))]
+    pub rules: Vec<String>,
+
+    /// List the rules in evaluation order and exit.
+    #[arg(long)]
+    pub list_rules: bool,
+
+    /// Print a rule's documentation (with --json, as data) and exit.
+    #[arg(long, value_name = "KIND",
+          value_parser = clap::builder::PossibleValuesParser::new(crate::rules::KINDS))]
+    pub explain: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub scan: ScanArgs,
 
     /// Run only these rules (repeatable): audit kinds, or diagnose kinds with --with-diagnose.
     #[arg(long = "rule", value_name = "KIND",
@@ -199,10 +187,6 @@ pub struct AuditArgs {
     #[arg(long, value_name = "KIND",
           value_parser = clap::builder::PossibleValuesParser::new(crate::rules::audit::KINDS))]
     pub explain: Option<String>,
-
-    /// Seconds to wait for a locked board before giving up (0 to 86400).
-    #[arg(long, default_value = "5", value_parser = parse_wait, value_name = "SECONDS")]
-    pub wait: Duration,
 }
 
 #[derive(Debug, Args)]

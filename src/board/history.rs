@@ -11,7 +11,7 @@
 //! and renamed event kinds under their current names, as in `board::rows`. Payloads,
 //! errors and metadata are fetched only where the audit reads them.
 
-use super::rows::{Scope, counter_exprs};
+use super::rows::{Scope, counter_exprs, in_list, quote};
 use super::schema::Snapshot;
 use crate::error::Result;
 use crate::py::value::Value;
@@ -85,18 +85,6 @@ pub struct History {
     pub task: Option<TaskHead>,
     pub runs: Vec<HistRun>,
     pub events: Vec<HistEvent>,
-}
-
-fn quote(ident: &str) -> String {
-    format!("\"{}\"", ident.replace('"', "\"\""))
-}
-
-fn in_list(values: &[&str]) -> String {
-    values
-        .iter()
-        .map(|v| format!("'{}'", v.replace('\'', "''")))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The statement: tasks (source 0), runs (1), events (2), each padded to nine values.

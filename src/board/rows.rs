@@ -85,7 +85,8 @@ impl RunRow<'_> {
     }
 }
 
-fn quote(ident: &str) -> String {
+/// An identifier, double-quoted for SQL.
+pub(super) fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
@@ -143,7 +144,8 @@ fn task_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRow> {
     })
 }
 
-fn in_list(values: &[&str]) -> String {
+/// String literals for an SQL `IN (…)` list.
+pub(super) fn in_list(values: &[&str]) -> String {
     values
         .iter()
         .map(|v| format!("'{}'", v.replace('\'', "''")))

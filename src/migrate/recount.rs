@@ -21,6 +21,8 @@ use serde::Serialize;
 use serde_json::{Map, Value as Json, json};
 use sha2::{Digest, Sha256};
 
+use super::verify::{feed, hex16 as hex};
+
 use crate::board::history::{History, history_sql, read_histories};
 use crate::board::rows::Scope;
 use crate::board::schema::Snapshot;
@@ -194,38 +196,6 @@ pub fn plan(
         err,
     )?;
     Ok(out)
-}
-
-fn feed(h: &mut Sha256, v: &Value) {
-    match v {
-        Value::Null => h.update([0u8]),
-        Value::Int(i) => {
-            h.update([1u8]);
-            h.update(i.to_le_bytes());
-        }
-        Value::Real(f) => {
-            h.update([2u8]);
-            h.update(f.to_le_bytes());
-        }
-        Value::Text(s) => {
-            h.update([3u8]);
-            h.update((s.len() as u64).to_le_bytes());
-            h.update(s.as_bytes());
-        }
-        Value::Blob(b) => {
-            h.update([4u8]);
-            h.update((b.len() as u64).to_le_bytes());
-            h.update(b);
-        }
-    }
-}
-
-fn hex(h: Sha256) -> String {
-    h.finalize()
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn columns(snap: &Snapshot, table: &str) -> Vec<String> {

@@ -132,7 +132,7 @@ fn digest_table(conn: &Connection, table: &str, exprs: &[String]) -> rusqlite::R
     Ok(hex16(h))
 }
 
-fn hex16(h: Sha256) -> String {
+pub fn hex16(h: Sha256) -> String {
     h.finalize()
         .iter()
         .take(16)
@@ -171,7 +171,8 @@ pub fn integrity(conn: &Connection, path: &Path) -> Result<()> {
     }
 }
 
-fn feed(h: &mut Sha256, v: &Value) {
+/// Hash one cell, its type tagged and its length prefixed, so no two cells collide.
+pub fn feed(h: &mut Sha256, v: &Value) {
     match v {
         Value::Null => h.update([0u8]),
         Value::Int(i) => {

@@ -9,6 +9,7 @@ use super::style::Style;
 use super::{RunInfo, Sink, Spill};
 use crate::diagnose::TaskReport;
 use crate::escape;
+use crate::py::value::Value;
 use crate::rules::{Diagnostic, Severity};
 
 fn mark(style: &Style, s: Severity) -> String {
@@ -104,25 +105,39 @@ impl TextReport {
     }
 }
 
-/// The line that names a task: id, status, assignee, title.
-fn write_task_line(out: &mut impl Write, style: &Style, r: &TaskReport) -> io::Result<()> {
-    let title = if r.title.truthy() {
-        r.title.py_str()
+/// The line that names a task: id, status, assignee, title (escaped; placeholders for an
+/// empty title or assignee).
+pub(super) fn task_line(
+    style: &Style,
+    id: &Value,
+    status: &Value,
+    assignee: &Value,
+    title: &Value,
+) -> String {
+    let title = if title.truthy() {
+        title.py_str()
     } else {
         "(untitled)".into()
     };
-    let assignee = if r.assignee.truthy() {
-        format!("@{}", r.assignee.py_str())
+    let assignee = if assignee.truthy() {
+        format!("@{}", assignee.py_str())
     } else {
         "(unassigned)".into()
     };
-    writeln!(
-        out,
+    format!(
         "{}  {}  {}  {}",
-        style.bold(&escape::line(&r.task_id.py_str())),
-        escape::line(&r.status.py_str()),
+        style.bold(&escape::line(&id.py_str())),
+        escape::line(&status.py_str()),
         escape::line(&assignee),
         escape::line(&title)
+    )
+}
+
+fn write_task_line(out: &mut impl Write, style: &Style, r: &TaskReport) -> io::Result<()> {
+    writeln!(
+        out,
+        "{}",
+        task_line(style, &r.task_id, &r.status, &r.assignee, &r.title)
     )
 }
 

@@ -5,6 +5,7 @@ use std::io::{self, Write};
 
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
+use super::diagnose_text::task_line;
 use super::style::Style;
 use crate::audit::Explanation;
 use crate::escape;
@@ -20,18 +21,10 @@ fn time(at: Option<i64>) -> String {
 }
 
 pub fn render(out: &mut impl Write, style: &Style, ex: &Explanation) -> io::Result<()> {
-    let assignee = if ex.assignee.truthy() {
-        format!("@{}", ex.assignee.py_str())
-    } else {
-        "(unassigned)".into()
-    };
     writeln!(
         out,
-        "{}  {}  {}  {}",
-        style.bold(&escape::line(&ex.task_id.py_str())),
-        escape::line(&ex.status.py_str()),
-        escape::line(&assignee),
-        escape::line(&ex.title.py_str())
+        "{}",
+        task_line(style, &ex.task_id, &ex.status, &ex.assignee, &ex.title)
     )?;
     writeln!(
         out,
