@@ -270,10 +270,25 @@ fn scenarios_cmd(args: &ScenariosArgs, style: &Style) -> Result<ExitCode> {
         Some(ScenariosCommand::Verify {
             scenarios: names,
             json,
+            db,
+            junit,
         }) => {
             let selected = scenarios::select(names).map_err(usage)?;
-            let dir = tempfile::tempdir().map_err(Error::temp_file)?;
-            let checks = scenarios::verify::verify(dir.path(), &selected)?;
+            let checks = match db {
+                Some(board) => scenarios::verify::verify_db(board, &selected)?,
+                None => {
+                    let dir = tempfile::tempdir().map_err(Error::temp_file)?;
+                    scenarios::verify::verify(dir.path(), &selected)?
+                }
+            };
+            if let Some(file) = junit {
+                std::fs::write(file, scenarios::junit::render(&checks)).map_err(|source| {
+                    Error::Io {
+                        path: file.clone(),
+                        source,
+                    }
+                })?;
+            }
             if *json {
                 writeln!(out, "{}", to_string(&checks)).map_err(Error::Output)?;
             } else {

@@ -7,6 +7,7 @@
 //! the fixed kernel wrote, every failure loop flagged with the right title and action; on
 //! one the old kernel wrote, the blind spot the fix closed.
 
+pub mod junit;
 pub mod kernel;
 pub mod text;
 pub mod verify;

@@ -12,10 +12,17 @@ pub fn verify(out: &mut impl Write, style: &Style, checks: &[Check]) -> io::Resu
     let mut table = Table::new();
     table
         .load_style(UTF8_FULL_CONDENSED)
-        .set_header(["board", "check", "expected", "got", "result"]);
+        .set_header(["board", "scenario", "check", "expected", "got", "result"]);
     for c in checks {
         let result = if c.pass { "pass" } else { "FAIL" };
-        table.add_row([c.board, &c.subject, &c.expected, &c.got, result]);
+        table.add_row([
+            crate::escape::line(&c.board).as_ref(),
+            &c.subject,
+            c.check,
+            &c.expected,
+            &c.got,
+            result,
+        ]);
     }
     writeln!(out, "{table}")?;
     let failed = checks.iter().filter(|c| !c.pass).count();
