@@ -84,6 +84,9 @@ pub enum ScenariosCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Print a Python script that plays every seeded scenario through the hermes-agent
+    /// kernel it can import, into a fresh board (`python3 driver.py --out board.db`).
+    Driver,
 }
 
 #[derive(Debug, Args)]
