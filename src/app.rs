@@ -301,6 +301,10 @@ fn scenarios_cmd(args: &ScenariosArgs, style: &Style) -> Result<ExitCode> {
                 ExitCode::from(1)
             });
         }
+        Some(ScenariosCommand::Driver) => {
+            out.write_all(scenarios::driver::script().as_bytes())
+                .map_err(Error::Output)?;
+        }
     }
     out.flush().map_err(Error::Output)?;
     Ok(ExitCode::SUCCESS)

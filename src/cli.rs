@@ -92,6 +92,9 @@ pub enum ScenariosCommand {
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
     },
+    /// Print a Python script that plays every seeded scenario through the hermes-agent
+    /// kernel it can import, into a fresh board (`python3 driver.py --out board.db`).
+    Driver,
 }
 
 #[derive(Debug, Args)]

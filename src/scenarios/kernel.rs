@@ -119,6 +119,10 @@ pub struct Event {
 
 /// The claimer recorded in claim locks (`host:pid`), fixed for reproducible boards.
 pub const CLAIMER: &str = "kanban-doctor:4242";
+/// Seconds the clock moves after every kernel call.
+pub const STEP: i64 = 60;
+/// The first fake worker pid; each spawn takes the next.
+pub const FIRST_PID: i64 = 910_001;
 /// Claim time-to-live, as the kernel's default.
 const CLAIM_TTL: i64 = 900;
 /// The spawn error every seeded spawn failure records.
@@ -165,8 +169,8 @@ impl Kernel {
             semantics,
             failure_limit,
             now: start,
-            step: 60,
-            next_pid: 910_001,
+            step: STEP,
+            next_pid: FIRST_PID,
             tasks: Vec::new(),
             runs: Vec::new(),
             events: Vec::new(),

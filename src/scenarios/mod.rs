@@ -7,6 +7,7 @@
 //! the fixed kernel wrote, every failure loop flagged with the right title and action; on
 //! one the old kernel wrote, the blind spot the fix closed.
 
+pub mod driver;
 pub mod junit;
 pub mod kernel;
 pub mod text;
@@ -117,6 +118,8 @@ pub const NOW: i64 = START + 1200;
 pub const MAX_RETRIES: i64 = 5;
 /// Seconds a worker may run before it is timed out.
 pub const MAX_RUNTIME: i64 = 90;
+/// The profile every seeded task is assigned to.
+pub const ASSIGNEE: &str = "coder";
 
 /// The task id of the scenario at `index` in [`SCENARIOS`].
 pub fn task_id(index: usize) -> String {
@@ -154,7 +157,7 @@ pub fn play(selected: &[(usize, &Scenario)], semantics: Semantics) -> Kernel {
         let t = k.create_task(
             &task_id(*index),
             s.name,
-            "coder",
+            ASSIGNEE,
             Some(MAX_RETRIES),
             Some(MAX_RUNTIME),
         );
@@ -183,7 +186,7 @@ pub fn simulate(
     let t = k.create_task(
         "t_00000001",
         "simulated",
-        "coder",
+        ASSIGNEE,
         max_retries,
         Some(MAX_RUNTIME),
     );
