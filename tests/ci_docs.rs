@@ -43,7 +43,11 @@ fn run_lines(workflow: &serde_json::Value) -> Vec<String> {
 #[test]
 fn the_ci_jobs_parse_and_their_kanban_doctor_steps_run() {
     let blocks = yaml_blocks(&ci_section());
-    assert_eq!(blocks.len(), 2, "a job for a Hermes checkout and one for this repository");
+    assert_eq!(
+        blocks.len(),
+        2,
+        "a job for a Hermes checkout and one for this repository"
+    );
     let mut ran = Vec::new();
     for block in &blocks {
         let workflow: serde_json::Value = serde_norway::from_str(block).unwrap();
