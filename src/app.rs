@@ -12,7 +12,7 @@ use crate::cli::{
     AuditArgs, Cli, Command, DiagnoseArgs, ExplainArgs, MigrateArgs, ScanArgs, ScenariosArgs,
     ScenariosCommand, SimulateArgs,
 };
-use crate::config::DiagConfig;
+use crate::config::{Defaults, DiagConfig, Thresholds};
 use crate::diagnose;
 use crate::error::{Error, Result};
 use crate::hermes;
@@ -46,7 +46,8 @@ fn diagnose_cmd(cli: &Cli, args: &DiagnoseArgs, style: &Style) -> Result<ExitCod
     }
     let scan = &args.scan;
     let path = hermes::resolve(cli.db.as_deref(), cli.board.as_deref())?;
-    let cfg = DiagConfig::discover(scan.config.as_deref())?;
+    let cfg = DiagConfig::discover(scan.config.as_deref(), scan.defaults)?;
+    let thresholds = cfg.thresholds();
     let opts = diagnose::Options {
         now: scan.now.unwrap_or_else(now),
         task: scan.task.clone(),
@@ -54,7 +55,7 @@ fn diagnose_cmd(cli: &Cli, args: &DiagnoseArgs, style: &Style) -> Result<ExitCod
         only: (!args.rules.is_empty()).then(|| args.rules.clone()),
         wait: scan.wait,
     };
-    report_scan(scan, style, &path, &cfg, |emit| {
+    report_scan(scan, style, &path, &cfg, &thresholds, |emit| {
         diagnose::run(&path, &cfg, &opts, emit)
     })
 }
@@ -66,6 +67,7 @@ fn report_scan(
     style: &Style,
     path: &std::path::Path,
     cfg: &DiagConfig,
+    thresholds: &Thresholds,
     run: impl FnOnce(&mut dyn FnMut(diagnose::TaskReport) -> Result<()>) -> Result<diagnose::Summary>,
 ) -> Result<ExitCode> {
     let mut sink: Box<dyn Sink> = if scan.json {
@@ -81,6 +83,7 @@ fn report_scan(
     let info = RunInfo {
         board: path,
         config: cfg.source.as_deref(),
+        thresholds,
         summary: &summary,
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -146,7 +149,13 @@ fn audit_cmd(cli: &Cli, args: &AuditArgs, style: &Style) -> Result<ExitCode> {
     }
     let scan = &args.scan;
     let path = hermes::resolve(cli.db.as_deref(), cli.board.as_deref())?;
-    let cfg = DiagConfig::discover(scan.config.as_deref())?;
+    let cfg = DiagConfig::discover(scan.config.as_deref(), scan.defaults)?;
+    // The audit replays against its own breaker limit (the kernel's), not the one
+    // `repeated_failures` quotes.
+    let thresholds = Thresholds {
+        failure_limit: rules::audit::breaker_limit(&cfg),
+        ..cfg.thresholds()
+    };
     let opts = audit::Options {
         now: scan.now.unwrap_or_else(now),
         task: scan.task.clone(),
@@ -156,14 +165,14 @@ fn audit_cmd(cli: &Cli, args: &AuditArgs, style: &Style) -> Result<ExitCode> {
         deep: args.deep,
         wait: scan.wait,
     };
-    report_scan(scan, style, &path, &cfg, |emit| {
+    report_scan(scan, style, &path, &cfg, &thresholds, |emit| {
         audit::run(&path, &cfg, &opts, emit)
     })
 }
 
 fn explain_cmd(cli: &Cli, args: &ExplainArgs, style: &Style) -> Result<ExitCode> {
     let path = hermes::resolve(cli.db.as_deref(), cli.board.as_deref())?;
-    let cfg = DiagConfig::discover(args.config.as_deref())?;
+    let cfg = DiagConfig::discover(args.config.as_deref(), Defaults::Unified)?;
     let now = args.now.unwrap_or_else(now);
     let ex = audit::explain(&path, &cfg, &args.task, now, args.wait)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -189,10 +198,13 @@ fn migrate_cmd(cli: &Cli, args: &MigrateArgs, style: &Style) -> Result<ExitCode>
         },
         wait: args.wait,
         recount: if args.recount {
-            let cfg = DiagConfig::discover(args.config.as_deref())?;
+            // `migrate` has no `--defaults`: the recount trips at kanban-doctor's limit.
+            let cfg = DiagConfig::discover(args.config.as_deref(), Defaults::Unified)?;
+            let params = rules::audit::Params::new(&cfg, 0);
             Some(migrate::recount::Options {
                 trip: args.trip,
-                configured_limit: rules::audit::Params::new(&cfg, 0).configured_limit,
+                configured_limit: params.configured_limit,
+                default_limit: params.default_limit,
                 now: args.now.unwrap_or_else(now),
             })
         } else {

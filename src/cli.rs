@@ -142,6 +142,12 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// The defaults the config is laid over: `unified` (failure threshold 3, breaker limit
+    /// 5, crash threshold 2) or stock hermes-agent 0.19.0's `hermes-0.19` (2, 2, 2; any
+    /// `kanban` section sets a breaker limit the threshold follows).
+    #[arg(long, value_enum, default_value_t = crate::config::Defaults::Unified, value_name = "SET")]
+    pub defaults: crate::config::Defaults,
+
     /// Exit 0 even when findings are reported.
     #[arg(long)]
     pub exit_zero: bool,

@@ -5,9 +5,13 @@
 //! then read that dictionary with Python's `int()` and `float()`, so values keep their YAML
 //! types here and are converted at the point of use, failing where Python would.
 //!
-//! Defaults follow the unified-counter change rather than hermes-agent 0.19.0: failure
-//! threshold 3, breaker limit 5, crash threshold 2. `kanban.failure_limit` in a config file
-//! still drives the failure threshold unless a diagnostics threshold is set explicitly.
+//! Two sets of defaults exist ([`Defaults`]). kanban-doctor's own, `unified`, are the
+//! unified-counter change's: failure threshold 3, breaker limit 5, crash threshold 2, and
+//! `kanban.failure_limit` drives the failure threshold only when a config file sets it.
+//! `hermes-0.19` reproduces stock hermes-agent 0.19.0: failure threshold 2, and any `kanban`
+//! section gets a breaker limit (`kanban.failure_limit`, else 2) that the failure threshold
+//! follows unless a diagnostics threshold is set. Either way the fold also remembers where
+//! each threshold came from, for the report header ([`Thresholds`]).
 
 use std::path::{Path, PathBuf};
 
@@ -16,39 +20,150 @@ use serde_json::{Map, Value as Json, json};
 use crate::error::Error;
 use crate::py::json::py_int;
 
+/// Which defaults the rules start from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Defaults {
+    /// The unified-counter change's: failure threshold 3, breaker limit 5, crash threshold 2.
+    #[default]
+    Unified,
+    /// Stock hermes-agent 0.19.0's: failure threshold 2, breaker limit 2, crash threshold 2.
+    #[value(name = "hermes-0.19")]
+    Hermes019,
+}
+
+impl Defaults {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Defaults::Unified => "unified",
+            Defaults::Hermes019 => "hermes-0.19",
+        }
+    }
+
+    /// The rules' defaults, laid under whatever the config sets. Stock 0.19.0 has no
+    /// `failure_limit` here: `repeated_failures` then quotes its threshold as the limit.
+    fn rule_defaults(self) -> Map<String, Json> {
+        let v = match self {
+            Defaults::Unified => json!({
+                "failure_threshold": 3,
+                "spawn_failure_threshold": 3,
+                "crash_threshold": 2,
+                "blocked_stale_hours": 24,
+                "stranded_threshold_seconds": 1800,
+                "failure_limit": 5,
+            }),
+            Defaults::Hermes019 => json!({
+                "failure_threshold": 2,
+                "spawn_failure_threshold": 2,
+                "crash_threshold": 2,
+                "blocked_stale_hours": 24,
+                "stranded_threshold_seconds": 1800,
+            }),
+        };
+        match v {
+            Json::Object(m) => m,
+            _ => unreachable!("literal object"),
+        }
+    }
+
+    /// The default failure threshold: what a breaker limit that is not a positive integer
+    /// leaves the threshold at.
+    fn failure_threshold(self) -> i64 {
+        match self {
+            Defaults::Unified => 3,
+            Defaults::Hermes019 => 2,
+        }
+    }
+
+    /// The breaker limit a `kanban` section without `failure_limit` is given, if any. Stock
+    /// 0.19.0 injects its default failure threshold (2); kanban-doctor injects nothing, so
+    /// its own defaults stand.
+    fn injected_limit(self) -> Option<i64> {
+        match self {
+            Defaults::Unified => None,
+            Defaults::Hermes019 => Some(2),
+        }
+    }
+
+    /// The kernel's breaker limit when neither the task (`max_retries`) nor
+    /// `kanban.failure_limit` sets one: 5, or stock 0.19.0's `DEFAULT_FAILURE_LIMIT` 2.
+    pub fn breaker_limit(self) -> i64 {
+        match self {
+            Defaults::Unified => 5,
+            Defaults::Hermes019 => 2,
+        }
+    }
+}
+
+/// Where a threshold came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The chosen set of defaults.
+    Default,
+    /// A config key, dotted (`kanban.failure_limit`).
+    Key(&'static str),
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Default => "default",
+            Origin::Key(k) => k,
+        }
+    }
+}
+
+/// One threshold as the rules use it, and where it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Threshold {
+    /// The number compared against; `None` when the setting is not a number, so the rule
+    /// reading it is dropped.
+    pub value: Option<i64>,
+    pub origin: Origin,
+    /// The setting is not a positive integer and the rule uses `value` instead.
+    pub fallback: bool,
+}
+
+/// The thresholds a report header names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thresholds {
+    pub defaults: Defaults,
+    /// `repeated_failures`' threshold.
+    pub failure_threshold: Threshold,
+    /// The breaker limit: the one `repeated_failures` quotes, or the audit's replay limit.
+    pub failure_limit: Threshold,
+    /// `repeated_crashes`' threshold.
+    pub crash_threshold: Threshold,
+}
+
+/// Where the merged `failure_threshold`, `failure_limit` and `crash_threshold` came from.
+#[derive(Debug, Clone, Copy)]
+struct Origins {
+    failure_threshold: Origin,
+    failure_limit: Origin,
+    crash_threshold: Origin,
+    /// The threshold was derived from a breaker limit that is not a positive integer.
+    derived_fallback: bool,
+}
+
 /// The flat dictionary the rules read, after defaults and derivations.
 #[derive(Debug, Clone)]
 pub struct DiagConfig {
     map: Map<String, Json>,
     /// The file it came from, for messages; `None` when built from defaults only.
     pub source: Option<PathBuf>,
-}
-
-/// Built-in defaults of the rules (the values where they differ from 0.19.0).
-fn defaults() -> Map<String, Json> {
-    let v = json!({
-        "failure_threshold": 3,
-        "spawn_failure_threshold": 3,
-        "crash_threshold": 2,
-        "blocked_stale_hours": 24,
-        "stranded_threshold_seconds": 1800,
-        "failure_limit": 5,
-    });
-    match v {
-        Json::Object(m) => m,
-        _ => unreachable!("literal object"),
-    }
+    defaults: Defaults,
+    origins: Origins,
 }
 
 impl Default for DiagConfig {
     fn default() -> Self {
-        Self::from_runtime(&Json::Object(Map::new()), None)
+        Self::from_runtime(&Json::Object(Map::new()), None, Defaults::default())
     }
 }
 
 impl DiagConfig {
     /// Read a Hermes `config.yaml`. A file that does not parse is an error with its position.
-    pub fn load(path: &Path) -> Result<Self, Error> {
+    pub fn load(path: &Path, defaults: Defaults) -> Result<Self, Error> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::ConfigRead {
             path: path.to_path_buf(),
             source,
@@ -76,43 +191,71 @@ impl DiagConfig {
                 }
             })?
         };
-        Ok(Self::from_runtime(&raw, Some(path.to_path_buf())))
+        Ok(Self::from_runtime(&raw, Some(path.to_path_buf()), defaults))
     }
 
     /// `--config FILE`, else `config.yaml` in the Hermes home when it exists, else defaults.
-    pub fn discover(explicit: Option<&Path>) -> Result<Self, Error> {
+    pub fn discover(explicit: Option<&Path>, defaults: Defaults) -> Result<Self, Error> {
         if let Some(p) = explicit {
-            return Self::load(p);
+            return Self::load(p, defaults);
         }
         let home = crate::hermes::hermes_home();
         let candidate = home.join("config.yaml");
         if candidate.is_file() {
-            Self::load(&candidate)
+            Self::load(&candidate, defaults)
         } else {
-            Ok(Self::default())
+            Ok(Self::from_runtime(&Json::Null, None, defaults))
         }
     }
 
-    /// Fold a parsed runtime config into the rules' dictionary.
-    pub fn from_runtime(raw: &Json, source: Option<PathBuf>) -> Self {
+    /// Fold a parsed runtime config into the rules' dictionary, over `defaults`.
+    pub fn from_runtime(raw: &Json, source: Option<PathBuf>, defaults: Defaults) -> Self {
         let mut config = Map::new();
+        let mut origins = Origins {
+            failure_threshold: Origin::Default,
+            failure_limit: Origin::Default,
+            crash_threshold: Origin::Default,
+            derived_fallback: false,
+        };
         if let Json::Object(raw) = raw {
             if let Some(Json::Object(kanban)) = raw.get("kanban") {
                 let mut diag = match kanban.get("diagnostics") {
                     Some(Json::Object(d)) => d.clone(),
                     _ => Map::new(),
                 };
-                // The threshold follows the breaker limit only when the operator set one;
-                // otherwise the defaults (3 and 5) stand.
-                if let Some(limit) = kanban.get("failure_limit") {
-                    if !diag.contains_key("failure_limit") {
-                        diag.insert("failure_limit".into(), limit.clone());
+                let from_diag = |key: &str, dotted: &'static str| {
+                    if diag.contains_key(key) {
+                        Origin::Key(dotted)
+                    } else {
+                        Origin::Default
                     }
+                };
+                origins.failure_threshold =
+                    from_diag("failure_threshold", "kanban.diagnostics.failure_threshold");
+                origins.failure_limit =
+                    from_diag("failure_limit", "kanban.diagnostics.failure_limit");
+                origins.crash_threshold =
+                    from_diag("crash_threshold", "kanban.diagnostics.crash_threshold");
+                // The section's breaker limit: the one it sets (even null), else whatever
+                // the defaults inject (stock 0.19.0: its default threshold; unified: none).
+                let limit = match kanban.get("failure_limit") {
+                    Some(l) => Some((l.clone(), Origin::Key("kanban.failure_limit"))),
+                    None => defaults
+                        .injected_limit()
+                        .map(|n| (Json::from(n), Origin::Default)),
+                };
+                if let Some((limit, origin)) = limit {
+                    if !diag.contains_key("failure_limit") {
+                        diag.insert("failure_limit".into(), limit);
+                        origins.failure_limit = origin;
+                    }
+                    // The threshold follows the breaker limit unless one is set explicitly.
                     if !diag.contains_key("failure_threshold")
                         && !diag.contains_key("spawn_failure_threshold")
                     {
                         let l = diag["failure_limit"].clone();
                         diag.insert("failure_threshold".into(), l);
+                        origins.failure_threshold = origins.failure_limit;
                     }
                 }
                 config.extend(diag);
@@ -126,7 +269,7 @@ impl DiagConfig {
                 }
             }
         }
-        let mut map = defaults();
+        let mut map = defaults.rule_defaults();
         let explicit_threshold = config.contains_key("failure_threshold")
             || config.contains_key("spawn_failure_threshold");
         let limit = config.get("failure_limit").cloned();
@@ -134,10 +277,17 @@ impl DiagConfig {
         if !explicit_threshold && let Some(limit) = limit {
             map.insert(
                 "failure_threshold".into(),
-                positive_int(Some(&limit), 3).into(),
+                positive_int(Some(&limit), defaults.failure_threshold()).into(),
             );
+            origins.failure_threshold = origins.failure_limit;
+            origins.derived_fallback = !is_positive_int(Some(&limit));
         }
-        DiagConfig { map, source }
+        DiagConfig {
+            map,
+            source,
+            defaults,
+            origins,
+        }
     }
 
     pub fn get(&self, key: &str) -> Option<&Json> {
@@ -146,6 +296,47 @@ impl DiagConfig {
 
     pub fn map(&self) -> &Map<String, Json> {
         &self.map
+    }
+
+    /// The set of defaults this configuration was laid over.
+    pub fn defaults(&self) -> Defaults {
+        self.defaults
+    }
+
+    /// The thresholds as `repeated_failures` and `repeated_crashes` read them, and where
+    /// each came from.
+    pub fn thresholds(&self) -> Thresholds {
+        // Both default sets hold `failure_threshold`, so the legacy name is never the one
+        // read; it is looked up anyway, as the rule does.
+        let set = self
+            .get("failure_threshold")
+            .or(self.get("spawn_failure_threshold"));
+        let threshold = positive_int(set, 3);
+        let failure_threshold = Threshold {
+            value: Some(threshold),
+            origin: self.origins.failure_threshold,
+            fallback: self.origins.derived_fallback || !is_positive_int(set),
+        };
+        let limit = self.get("failure_limit");
+        let failure_limit = Threshold {
+            value: Some(positive_int(limit, threshold)),
+            // Without a limit, the threshold is quoted as the limit: only the defaults'
+            // threshold can be the one then (no `kanban` section).
+            origin: self.origins.failure_limit,
+            fallback: limit.is_some() && !is_positive_int(limit),
+        };
+        let crash = self.get("crash_threshold");
+        let crash_threshold = Threshold {
+            value: crash.map_or(Some(2), py_int),
+            origin: self.origins.crash_threshold,
+            fallback: false,
+        };
+        Thresholds {
+            defaults: self.defaults,
+            failure_threshold,
+            failure_limit,
+            crash_threshold,
+        }
     }
 }
 
@@ -471,12 +662,38 @@ pub fn positive_int(v: Option<&Json>, default: i64) -> i64 {
     }
 }
 
+/// Whether [`positive_int`] takes `v` itself rather than its default.
+fn is_positive_int(v: Option<&Json>) -> bool {
+    v.and_then(py_int).is_some_and(|n| n >= 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn cfg(yaml: &str) -> DiagConfig {
-        DiagConfig::from_runtime(&serde_norway::from_str(yaml).unwrap(), None)
+        cfg_with(yaml, Defaults::Unified)
+    }
+
+    fn stock(yaml: &str) -> DiagConfig {
+        cfg_with(yaml, Defaults::Hermes019)
+    }
+
+    fn cfg_with(yaml: &str, defaults: Defaults) -> DiagConfig {
+        DiagConfig::from_runtime(&serde_norway::from_str(yaml).unwrap(), None, defaults)
+    }
+
+    /// `failure_threshold`, `failure_limit` and `crash_threshold` as merged (`None` where
+    /// absent).
+    fn merged(c: &DiagConfig) -> [Option<Json>; 3] {
+        ["failure_threshold", "failure_limit", "crash_threshold"].map(|k| c.get(k).cloned())
+    }
+
+    /// The header's three thresholds, as value and origin.
+    fn header(c: &DiagConfig) -> [(Option<i64>, &'static str, bool); 3] {
+        let t = c.thresholds();
+        [t.failure_threshold, t.failure_limit, t.crash_threshold]
+            .map(|t| (t.value, t.origin.as_str(), t.fallback))
     }
 
     #[test]
@@ -577,5 +794,123 @@ mod tests {
         let c = cfg("kanban:\n  auto_decompose: false\n");
         assert_eq!(c.get("failure_threshold"), Some(&json!(3)));
         assert_eq!(c.get("failure_limit"), Some(&json!(5)));
+    }
+
+    #[test]
+    fn stock_defaults_without_a_config_have_threshold_two_and_no_limit() {
+        // No `failure_limit` at all: `repeated_failures` quotes its threshold as the limit.
+        for c in [stock("{}"), stock("model: x\n"), stock("~")] {
+            assert_eq!(merged(&c), [Some(json!(2)), None, Some(json!(2))]);
+            assert_eq!(c.get("spawn_failure_threshold"), Some(&json!(2)));
+            assert_eq!(
+                header(&c),
+                [
+                    (Some(2), "default", false),
+                    (Some(2), "default", false),
+                    (Some(2), "default", false)
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn stock_defaults_inject_limit_two_into_any_kanban_section() {
+        for yaml in ["kanban: {}\n", "kanban:\n  auto_decompose: false\n"] {
+            let c = stock(yaml);
+            assert_eq!(merged(&c), [Some(json!(2)), Some(json!(2)), Some(json!(2))]);
+            assert_eq!(header(&c)[1], (Some(2), "default", false));
+        }
+        // Beside an explicit threshold the injected limit stays 2, whatever the threshold.
+        let c = stock("kanban:\n  diagnostics:\n    failure_threshold: 4\n");
+        assert_eq!(merged(&c), [Some(json!(4)), Some(json!(2)), Some(json!(2))]);
+        assert_eq!(
+            header(&c)[..2],
+            [
+                (Some(4), "kanban.diagnostics.failure_threshold", false),
+                (Some(2), "default", false)
+            ]
+        );
+        // kanban-doctor's defaults inject nothing: the limit stays 5.
+        let c = cfg("kanban:\n  diagnostics:\n    failure_threshold: 4\n");
+        assert_eq!(merged(&c), [Some(json!(4)), Some(json!(5)), Some(json!(2))]);
+    }
+
+    #[test]
+    fn stock_defaults_follow_kanban_failure_limit_unless_a_threshold_is_set() {
+        let c = stock("kanban:\n  failure_limit: 4\n");
+        assert_eq!(merged(&c), [Some(json!(4)), Some(json!(4)), Some(json!(2))]);
+        assert_eq!(
+            header(&c)[..2],
+            [
+                (Some(4), "kanban.failure_limit", false),
+                (Some(4), "kanban.failure_limit", false)
+            ]
+        );
+        let c = stock("kanban:\n  failure_limit: 4\n  diagnostics:\n    failure_threshold: 3\n");
+        assert_eq!(merged(&c), [Some(json!(3)), Some(json!(4)), Some(json!(2))]);
+        // A diagnostics limit wins over the section's, and the threshold follows it.
+        let c = stock("kanban:\n  failure_limit: 4\n  diagnostics:\n    failure_limit: 6\n");
+        assert_eq!(merged(&c), [Some(json!(6)), Some(json!(6)), Some(json!(2))]);
+        assert_eq!(header(&c)[0].1, "kanban.diagnostics.failure_limit");
+    }
+
+    #[test]
+    fn the_legacy_threshold_name_stops_the_derivation_but_never_takes_effect() {
+        // Hermes: no derivation with `spawn_failure_threshold` set, and the defaults'
+        // `failure_threshold` shadows it.
+        let c =
+            stock("kanban:\n  failure_limit: 4\n  diagnostics:\n    spawn_failure_threshold: 5\n");
+        assert_eq!(merged(&c), [Some(json!(2)), Some(json!(4)), Some(json!(2))]);
+        assert_eq!(header(&c)[0], (Some(2), "default", false));
+        let c = stock("kanban:\n  diagnostics:\n    spawn_failure_threshold: 5\n");
+        assert_eq!(merged(&c), [Some(json!(2)), Some(json!(2)), Some(json!(2))]);
+        let c = cfg("kanban:\n  diagnostics:\n    spawn_failure_threshold: 5\n");
+        assert_eq!(merged(&c), [Some(json!(3)), Some(json!(5)), Some(json!(2))]);
+    }
+
+    #[test]
+    fn a_null_failure_limit_is_carried_through_in_both_sets() {
+        for c in [
+            cfg("kanban:\n  failure_limit:\n"),
+            stock("kanban:\n  failure_limit:\n"),
+        ] {
+            assert_eq!(
+                merged(&c),
+                [Some(Json::Null), Some(Json::Null), Some(json!(2))]
+            );
+            // repeated_failures falls back to 3 for both.
+            assert_eq!(
+                header(&c)[..2],
+                [
+                    (Some(3), "kanban.failure_limit", true),
+                    (Some(3), "kanban.failure_limit", true)
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn a_threshold_derived_from_an_unusable_diagnostics_limit_is_the_defaults_and_says_so() {
+        let c = cfg("kanban:\n  diagnostics:\n    failure_limit: many\n");
+        assert_eq!(c.get("failure_threshold"), Some(&json!(3)));
+        assert_eq!(
+            header(&c)[..2],
+            [
+                (Some(3), "kanban.diagnostics.failure_limit", true),
+                (Some(3), "kanban.diagnostics.failure_limit", true)
+            ]
+        );
+        let c = cfg("kanban:\n  diagnostics:\n    crash_threshold: two\n");
+        assert_eq!(
+            header(&c)[2],
+            (None, "kanban.diagnostics.crash_threshold", false)
+        );
+    }
+
+    #[test]
+    fn the_breaker_limit_of_the_kernel_follows_the_defaults() {
+        assert_eq!(Defaults::Unified.breaker_limit(), 5);
+        assert_eq!(Defaults::Hermes019.breaker_limit(), 2);
+        assert_eq!(stock("{}").defaults(), Defaults::Hermes019);
     }
 }

@@ -12,7 +12,8 @@
 //! - `board`: check the header, open without ever creating, detect the schema state, and
 //!   read rows (`board::rows`: the row types and a scoped reader inside one read
 //!   transaction), under any schema state;
-//! - `config`: the rules' settings, combined as Hermes combines them;
+//! - `config`: the rules' settings, combined as Hermes combines them, over kanban-doctor's
+//!   defaults or stock hermes-agent 0.19.0's;
 //! - `rules`: one file per rule behind a registry; rules fold rows into small per-task
 //!   state and never touch SQLite;
 //! - `diagnose` (stream a board through the rules) and `migrate` (a pure plan, then one
@@ -47,7 +48,7 @@ pub mod scenarios;
 #[doc(hidden)]
 pub mod fuzzing {
     pub use crate::board::header::{self, Journal};
-    pub use crate::config::DiagConfig;
+    pub use crate::config::{Defaults, DiagConfig};
     pub mod escape {
         pub use crate::escape::line;
     }

@@ -26,16 +26,13 @@
 //! The breaker trips when the counter reaches the effective limit: the task's
 //! `max_retries`, else the configured `kanban.failure_limit`, else the default. Stock
 //! 0.19.0's default (`DEFAULT_FAILURE_LIMIT`) is 2; kanban-doctor uses the unified-counter
-//! change's 5 ([`DEFAULT_LIMIT`]).
+//! change's 5 unless told otherwise. The caller passes the default in
+//! (`config::Defaults::breaker_limit`), so these rules read no configuration.
 //!
 //! The legacy kernel (before the unified counter) counted only spawn failures and cleared
 //! the count on every successful spawn; [`Semantics::Legacy`] models it for the scenarios.
 
 use serde::Serialize;
-
-/// The breaker limit when neither the task nor the configuration sets one: the
-/// unified-counter change's value. Stock hermes-agent 0.19.0 uses 2.
-pub const DEFAULT_LIMIT: i64 = 5;
 
 /// Which kernel's rules to apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -142,7 +139,7 @@ pub enum LimitSource {
     Task,
     /// `kanban.failure_limit` in the configuration.
     Config,
-    /// Neither is set: [`DEFAULT_LIMIT`].
+    /// Neither is set: the default the caller passed.
     Default,
 }
 
@@ -156,12 +153,17 @@ impl LimitSource {
     }
 }
 
-/// The effective breaker limit, resolved in `_record_task_failure`'s order.
-pub fn limit(max_retries: Option<i64>, configured: Option<i64>) -> (i64, LimitSource) {
+/// The effective breaker limit, resolved in `_record_task_failure`'s order: the task's
+/// `max_retries`, the configured limit, then `default`.
+pub fn limit(
+    max_retries: Option<i64>,
+    configured: Option<i64>,
+    default: i64,
+) -> (i64, LimitSource) {
     match (max_retries, configured) {
         (Some(n), _) => (n, LimitSource::Task),
         (None, Some(n)) => (n, LimitSource::Config),
-        (None, None) => (DEFAULT_LIMIT, LimitSource::Default),
+        (None, None) => (default, LimitSource::Default),
     }
 }
 
@@ -224,9 +226,10 @@ mod tests {
     }
 
     #[test]
-    fn the_task_limit_wins_over_the_configured_one_and_the_default_is_five() {
-        assert_eq!(limit(Some(2), Some(7)), (2, LimitSource::Task));
-        assert_eq!(limit(None, Some(7)), (7, LimitSource::Config));
-        assert_eq!(limit(None, None), (5, LimitSource::Default));
+    fn the_task_limit_wins_over_the_configured_one_and_then_the_default() {
+        assert_eq!(limit(Some(2), Some(7), 5), (2, LimitSource::Task));
+        assert_eq!(limit(None, Some(7), 5), (7, LimitSource::Config));
+        assert_eq!(limit(None, None, 5), (5, LimitSource::Default));
+        assert_eq!(limit(None, None, 2), (2, LimitSource::Default));
     }
 }

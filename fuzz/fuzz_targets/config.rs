@@ -1,4 +1,5 @@
-//! Arbitrary UTF-8 text as a `config.yaml`, through `DiagConfig::load`.
+//! Arbitrary UTF-8 text as a `config.yaml`, through `DiagConfig::load` with either set of
+//! defaults.
 //!
 //! Loading must answer a config or a parse error, never panic, and never take long: the
 //! nesting pre-scan is there to refuse deep nesting in linear time before the YAML parser
@@ -9,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use kanban_doctor::fuzzing::DiagConfig;
+use kanban_doctor::fuzzing::{Defaults, DiagConfig};
 use kanban_doctor::error::Error;
 use libfuzzer_sys::fuzz_target;
 
@@ -35,10 +36,17 @@ fn config_path() -> &'static PathBuf {
 fuzz_target!(|text: &str| {
     let path = config_path();
     std::fs::write(path, text).expect("write the temp config");
-    let result = DiagConfig::load(path);
+    let result = DiagConfig::load(path, Defaults::Unified);
+    let stock = DiagConfig::load(path, Defaults::Hermes019);
     std::fs::remove_file(path).expect("remove the temp file");
+    // Both sets read the same text: both parse or neither does.
+    assert_eq!(result.is_ok(), stock.is_ok());
+    if let Ok(stock) = stock {
+        let _ = stock.thresholds();
+    }
     match result {
         Ok(cfg) => {
+            let _ = cfg.thresholds();
             assert_eq!(cfg.source.as_deref(), Some(path.as_path()));
             // The defaults are always laid under whatever the file says.
             for key in [

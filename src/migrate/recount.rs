@@ -96,6 +96,8 @@ pub struct Options {
     pub trip: bool,
     /// `kanban.failure_limit`, when set.
     pub configured_limit: Option<i64>,
+    /// The breaker limit when neither the task nor the config sets one.
+    pub default_limit: i64,
     /// The time `--trip`'s events carry.
     pub now: i64,
 }
@@ -118,6 +120,7 @@ pub fn plan(
     let err = |e| Error::sqlite(path, e);
     let params = audit::Params {
         configured_limit: opts.configured_limit,
+        default_limit: opts.default_limit,
         now: opts.now,
     };
     let mut out = Recount {
@@ -455,6 +458,7 @@ mod tests {
         Options {
             trip,
             configured_limit: None,
+            default_limit: 5,
             now: 9_999,
         }
     }

@@ -7,10 +7,33 @@ use serde_json::Value as Json;
 
 use super::style::Style;
 use super::{RunInfo, Sink, Spill};
+use crate::config::{Threshold, Thresholds};
 use crate::diagnose::TaskReport;
 use crate::escape;
 use crate::py::value::Value;
 use crate::rules::{Diagnostic, Severity};
+
+/// Which defaults the run used and where each threshold came from: `unified defaults;
+/// failure threshold 4 (kanban.failure_limit), breaker limit 4 (kanban.failure_limit),
+/// crash threshold 2 (default)`.
+pub fn thresholds_line(t: &Thresholds) -> String {
+    format!(
+        "{} defaults; {}, {}, {}",
+        t.defaults.as_str(),
+        threshold("failure threshold", &t.failure_threshold),
+        threshold("breaker limit", &t.failure_limit),
+        threshold("crash threshold", &t.crash_threshold),
+    )
+}
+
+fn threshold(name: &str, t: &Threshold) -> String {
+    let origin = t.origin.as_str();
+    match (t.value, t.fallback) {
+        (Some(v), false) => format!("{name} {v} ({origin})"),
+        (Some(v), true) => format!("{name} {v} ({origin} is not a positive integer)"),
+        (None, _) => format!("{name} unusable ({origin} is not an integer)"),
+    }
+}
 
 fn mark(style: &Style, s: Severity) -> String {
     let (sym, code) = match s {
@@ -200,6 +223,12 @@ impl Sink for TextReport {
                 escape::line(&c.display().to_string())
             )?;
         }
+        writeln!(
+            out,
+            "{} {}",
+            style.dim("thresholds:"),
+            thresholds_line(info.thresholds)
+        )?;
         let (n, total) = (self.tasks, self.diagnostics);
         if n == 0 && self.board_entries == 0 {
             writeln!(out, "No task needs attention.")?;

@@ -13,6 +13,7 @@ pub mod style;
 use std::io::{self, Write};
 use std::path::Path;
 
+use crate::config::Thresholds;
 use crate::diagnose::{Summary, TaskReport};
 
 /// What a sink knows besides the reports, once the scan is done.
@@ -20,6 +21,8 @@ pub struct RunInfo<'a> {
     pub board: &'a Path,
     /// The config file the thresholds came from, if any.
     pub config: Option<&'a Path>,
+    /// The thresholds the rules used, and where each came from.
+    pub thresholds: &'a Thresholds,
     pub summary: &'a Summary,
 }
 

@@ -283,6 +283,7 @@ mod tests {
             &serde_norway::from_str("kanban: {diagnostics: {block_cycle_window_seconds: day}}")
                 .unwrap(),
             None,
+            crate::config::Defaults::Unified,
         );
         let (evaluated, why_not) = why(&cfg, &[], 100);
         assert!(evaluated.is_err());

@@ -19,7 +19,7 @@ use serde_json::{Map, Value as Json, json};
 
 use super::support::{self, error_snippet, iter_ids, payload_object, title_line};
 use super::{EventRow, KINDS, Params, PayloadMode, RunRow, TaskRow, TaskState, Verdict};
-use crate::config::DiagConfig;
+use crate::config::{Defaults, DiagConfig};
 use crate::py;
 use crate::py::json::eq as py_eq;
 use crate::py::value::{Num, Value};
@@ -549,8 +549,9 @@ fn config() -> BoxedStrategy<DiagConfig> {
         proptest::option::of(odd.clone()),
         proptest::option::of(odd.clone()),
         proptest::option::of(odd),
+        select(vec![Defaults::Unified, Defaults::Hermes019]),
     )
-        .prop_map(|(diag, limit, auto, aux, model)| {
+        .prop_map(|(diag, limit, auto, aux, model, defaults)| {
             let mut kanban = Map::new();
             kanban.insert(
                 "diagnostics".into(),
@@ -570,7 +571,7 @@ fn config() -> BoxedStrategy<DiagConfig> {
             if let Some(m) = model {
                 raw.insert("model".into(), m);
             }
-            DiagConfig::from_runtime(&Json::Object(raw), None)
+            DiagConfig::from_runtime(&Json::Object(raw), None, defaults)
         })
         .boxed()
 }

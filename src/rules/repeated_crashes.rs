@@ -307,6 +307,7 @@ mod tests {
         let cfg = DiagConfig::from_runtime(
             &serde_norway::from_str("kanban: {diagnostics: {crash_threshold: two}}").unwrap(),
             None,
+            crate::config::Defaults::Unified,
         );
         let p = RepeatedCrashes::params(&cfg, 0);
         let task = TaskRow {

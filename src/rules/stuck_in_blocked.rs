@@ -265,6 +265,7 @@ mod tests {
         let cfg = DiagConfig::from_runtime(
             &serde_norway::from_str("kanban: {diagnostics: {blocked_stale_hours: soon}}").unwrap(),
             None,
+            crate::config::Defaults::Unified,
         );
         let p = StuckInBlocked::params(&cfg, 0);
         assert_eq!(

@@ -282,7 +282,8 @@ mod tests {
     use crate::py::value::Value;
 
     fn status(yaml: &str) -> Option<AuxStatus> {
-        aux_status(DiagConfig::from_runtime(&serde_norway::from_str(yaml).unwrap(), None).map())
+        let raw = serde_norway::from_str(yaml).unwrap();
+        aux_status(DiagConfig::from_runtime(&raw, None, crate::config::Defaults::Unified).map())
     }
 
     fn triage() -> TaskRow {

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::{Diagnostic, RuleDoc};
 use crate::board::history::TaskHead;
-use crate::config::DiagConfig;
+use crate::config::{DiagConfig, Origin, Threshold};
 use crate::lifecycle::{self, LimitSource};
 use crate::py::json::py_int;
 
@@ -36,26 +36,52 @@ pub use replay::{Replay, replay};
 pub struct Params {
     /// `kanban.failure_limit`, when it is set to a positive integer.
     pub configured_limit: Option<i64>,
+    /// The breaker limit when neither the task nor the config sets one, from the
+    /// configuration's set of defaults.
+    pub default_limit: i64,
     pub now: i64,
+}
+
+/// `kanban.failure_limit` as written, usable or not.
+fn failure_limit_setting(cfg: &DiagConfig) -> Option<&serde_json::Value> {
+    cfg.get("kanban").and_then(|k| k.get("failure_limit"))
 }
 
 impl Params {
     pub fn new(cfg: &DiagConfig, now: i64) -> Self {
-        let configured_limit = cfg
-            .get("kanban")
-            .and_then(|k| k.get("failure_limit"))
-            .and_then(py_int)
-            .filter(|n| *n >= 1);
         Params {
-            configured_limit,
+            configured_limit: failure_limit_setting(cfg)
+                .and_then(py_int)
+                .filter(|n| *n >= 1),
+            default_limit: cfg.defaults().breaker_limit(),
             now,
         }
     }
 }
 
+/// The breaker limit of a task without `max_retries`, and where it came from (for the
+/// report header).
+pub fn breaker_limit(cfg: &DiagConfig) -> Threshold {
+    let p = Params::new(cfg, 0);
+    let set = failure_limit_setting(cfg).is_some();
+    Threshold {
+        value: Some(p.configured_limit.unwrap_or(p.default_limit)),
+        origin: if set {
+            Origin::Key("kanban.failure_limit")
+        } else {
+            Origin::Default
+        },
+        fallback: set && p.configured_limit.is_none(),
+    }
+}
+
 /// The breaker limit that applies to a task, and where it came from.
 pub fn task_limit(task: &TaskHead, p: &Params) -> (i64, LimitSource) {
-    lifecycle::limit(replay::int(&task.max_retries), p.configured_limit)
+    lifecycle::limit(
+        replay::int(&task.max_retries),
+        p.configured_limit,
+        p.default_limit,
+    )
 }
 
 /// Where the task's current run pointer leads.
