@@ -27,7 +27,8 @@ declare_rule! {
     /// ## Severity and thresholds
     /// `error` at `kanban.diagnostics.crash_threshold` (default 2) trailing crashes, `critical`
     /// at twice that. Silent from the failure threshold of `repeated_failures` on (the same
-    /// settings: `kanban.diagnostics.failure_threshold`, default 3, else the breaker limit).
+    /// settings: `kanban.diagnostics.failure_threshold`, default 3 (2 with `--defaults
+    /// hermes-0.19`), else the breaker limit).
     /// Done, archived and running tasks are exempt. A threshold Python's `int()` cannot read
     /// makes the rule fail, as it does in Hermes.
     ///

@@ -28,8 +28,10 @@ declare_rule! {
     /// `kanban.diagnostics.failure_threshold` (or its old name `spawn_failure_threshold`),
     /// default 3; when neither is set it follows the breaker limit, `kanban.failure_limit` (or
     /// `kanban.diagnostics.failure_limit`), if one is. The detail quotes that limit (default
-    /// 5). Done, archived and running tasks are exempt: a finished card's streak is history,
-    /// and a running one is a fresh attempt.
+    /// 5). With `--defaults hermes-0.19` (stock hermes-agent 0.19.0) the threshold defaults
+    /// to 2, and any `kanban` section brings a breaker limit of 2 that it follows. Done,
+    /// archived and running tasks are exempt: a finished card's streak is history, and a
+    /// running one is a fresh attempt.
     ///
     /// ## Suggested actions
     /// Spawn failures with a named profile: `hermes -p <profile> doctor` (and `auth`).

@@ -22,7 +22,8 @@ declare_rule! {
     ///
     /// ## Severity and thresholds
     /// Always `critical`. The limit is the task's `max_retries`, else `kanban.failure_limit`,
-    /// else 5 (the unified-counter change's default; stock hermes-agent 0.19.0 uses 2). The
+    /// else 5 (the unified-counter change's default; stock hermes-agent 0.19.0 uses 2, as
+    /// `--defaults hermes-0.19` does). The
     /// data names the limit's source, the streak's outcomes and run ids, its first and last
     /// failure, and the wall-clock hours it has lasted.
     ///
