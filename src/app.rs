@@ -31,7 +31,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Audit(args) => audit_cmd(&cli, args, &style),
         Command::Explain(args) => explain_cmd(&cli, args, &style),
         Command::Migrate(args) => migrate_cmd(&cli, args, &style),
-        Command::Scenarios(args) => scenarios_cmd(args, &style),
+        Command::Scenarios(args) => scenarios_cmd(args, cli.db.as_deref(), &style),
         Command::Simulate(args) => simulate_cmd(args),
     }
 }
@@ -249,7 +249,12 @@ fn migrate_cmd(cli: &Cli, args: &MigrateArgs, style: &Style) -> Result<ExitCode>
     )
 }
 
-fn scenarios_cmd(args: &ScenariosArgs, style: &Style) -> Result<ExitCode> {
+/// `db` is the global `--db`: with `scenarios verify` it names a real kernel's board.
+fn scenarios_cmd(
+    args: &ScenariosArgs,
+    db: Option<&std::path::Path>,
+    style: &Style,
+) -> Result<ExitCode> {
     let usage = |message: String| Error::Usage { message };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     // clap refuses `--list` with a subcommand, so `--list` and no subcommand are one case.
@@ -282,7 +287,6 @@ fn scenarios_cmd(args: &ScenariosArgs, style: &Style) -> Result<ExitCode> {
         Some(ScenariosCommand::Verify {
             scenarios: names,
             json,
-            db,
             junit,
         }) => {
             let selected = scenarios::select(names).map_err(usage)?;

@@ -75,8 +75,9 @@ pub enum ScenariosCommand {
         force: bool,
     },
     /// Build the boards in a temporary directory, migrate, diagnose and check every task;
-    /// with --db, check a board a real kernel wrote from `scenarios driver` instead. Exit 1
-    /// on any mismatch.
+    /// with --db BOARD, check a board a real kernel wrote from `scenarios driver` instead
+    /// (only an explicit --db: HERMES_KANBAN_DB and --board are not read here). Exit 1 on
+    /// any mismatch.
     Verify {
         /// Only this scenario (repeatable).
         #[arg(long = "scenario", value_name = "NAME")]
@@ -84,10 +85,6 @@ pub enum ScenariosCommand {
         /// Print the checks as JSON.
         #[arg(long)]
         json: bool,
-        /// Check this board, written by a real Hermes kernel running `scenarios driver`,
-        /// instead of the built-in model's boards.
-        #[arg(long, value_name = "BOARD")]
-        db: Option<PathBuf>,
         /// Also write the checks as a JUnit XML report (one test case per check).
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,

@@ -206,3 +206,19 @@ fn a_missing_board_is_an_error_not_a_failure() {
         .code(2)
         .stderr(predicates::str::contains("kanban_doctor::board::not_found"));
 }
+
+/// `--db` is the global flag: before or after the subcommand, it names the board to check.
+#[test]
+fn db_works_before_and_after_the_subcommand() {
+    let board = fixture("kernels/board-hermes-agent-0.15.2.db");
+    for args in [
+        vec!["--db", board.to_str().unwrap(), "scenarios", "verify"],
+        vec!["scenarios", "verify", "--db", board.to_str().unwrap()],
+    ] {
+        let out = cmd().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("board-hermes-agent-0.15.2.db"), "{args:?}");
+        assert!(text.ends_with("31 passed, 5 failed\n"), "{args:?}: {text}");
+    }
+}
