@@ -106,6 +106,140 @@ pub fn loads(text: &str) -> Option<Json> {
     serde_json::from_str(text).ok()
 }
 
+/// `json.loads` of bytes: the text is decoded first, in the encoding `json.detect_encoding`
+/// picks (a UTF-32, UTF-16 or UTF-8 byte-order mark, else the pattern of NUL bytes among the
+/// first four), with `surrogatepass`. `None` where decoding or parsing raises.
+///
+/// A lone surrogate, which `surrogatepass` lets through, becomes U+FFFD: a Rust string
+/// cannot hold it, and where the reference would print it, it fails writing to stdout.
+pub fn loads_bytes(b: &[u8]) -> Option<Json> {
+    loads(&decode_detected(b)?)
+}
+
+/// The text of a JSON document given as bytes, as `json.loads` decodes it.
+fn decode_detected(b: &[u8]) -> Option<String> {
+    const UTF32_BE: &[u8] = b"\0\0\xfe\xff";
+    const UTF32_LE: &[u8] = b"\xff\xfe\0\0";
+    const UTF16_BE: &[u8] = b"\xfe\xff";
+    const UTF16_LE: &[u8] = b"\xff\xfe";
+    const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
+    // The byte-order marks first (UTF-32 LE starts like UTF-16 LE), each removed.
+    for (bom, decode) in [
+        (UTF32_BE, Unit::U32Be),
+        (UTF32_LE, Unit::U32Le),
+        (UTF16_BE, Unit::U16Be),
+        (UTF16_LE, Unit::U16Le),
+        (UTF8_BOM, Unit::Utf8),
+    ] {
+        if let Some(rest) = b.strip_prefix(bom) {
+            return decode.decode(rest);
+        }
+    }
+    // Then where the NUL bytes are: JSON text starts with an ASCII character.
+    let unit = match *b {
+        [0, b1, _, _, ..] => {
+            if b1 == 0 {
+                Unit::U32Be
+            } else {
+                Unit::U16Be
+            }
+        }
+        [_, 0, b2, b3, ..] => {
+            if b2 != 0 || b3 != 0 {
+                Unit::U16Le
+            } else {
+                Unit::U32Le
+            }
+        }
+        [0, _] => Unit::U16Be,
+        [_, 0] => Unit::U16Le,
+        _ => Unit::Utf8,
+    };
+    unit.decode(b)
+}
+
+/// The encodings `json.detect_encoding` names, each decoded with `surrogatepass`.
+#[derive(Clone, Copy)]
+enum Unit {
+    Utf8,
+    U16Be,
+    U16Le,
+    U32Be,
+    U32Le,
+}
+
+impl Unit {
+    fn decode(self, b: &[u8]) -> Option<String> {
+        match self {
+            Unit::Utf8 => utf8_surrogatepass(b),
+            Unit::U16Be | Unit::U16Le => {
+                // An odd byte left over is "truncated data".
+                if !b.len().is_multiple_of(2) {
+                    return None;
+                }
+                let units = b.chunks_exact(2).map(|c| {
+                    let pair = [c[0], c[1]];
+                    if matches!(self, Unit::U16Be) {
+                        u16::from_be_bytes(pair)
+                    } else {
+                        u16::from_le_bytes(pair)
+                    }
+                });
+                Some(
+                    char::decode_utf16(units)
+                        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+                        .collect(),
+                )
+            }
+            Unit::U32Be | Unit::U32Le => {
+                if !b.len().is_multiple_of(4) {
+                    return None;
+                }
+                b.chunks_exact(4)
+                    .map(|c| {
+                        let quad = [c[0], c[1], c[2], c[3]];
+                        let n = if matches!(self, Unit::U32Be) {
+                            u32::from_be_bytes(quad)
+                        } else {
+                            u32::from_le_bytes(quad)
+                        };
+                        match n {
+                            0xD800..=0xDFFF => Some(char::REPLACEMENT_CHARACTER),
+                            // Beyond U+10FFFF: "code point not in range".
+                            _ => char::from_u32(n),
+                        }
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+/// UTF-8 with `surrogatepass`: strict, except that an encoded surrogate (ED A0..BF 80..BF)
+/// is accepted.
+fn utf8_surrogatepass(mut b: &[u8]) -> Option<String> {
+    let mut out = String::with_capacity(b.len());
+    loop {
+        match std::str::from_utf8(b) {
+            Ok(s) => {
+                out.push_str(s);
+                return Some(out);
+            }
+            Err(e) => {
+                let (valid, rest) = b.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(valid).expect("checked above"));
+                match rest {
+                    [0xED, 0xA0..=0xBF, 0x80..=0xBF, ..] => {
+                        out.push(char::REPLACEMENT_CHARACTER);
+                        b = &rest[3..];
+                    }
+                    _ => return None,
+                }
+            }
+        }
+    }
+}
+
 /// Python's `int(x)` on a decoded JSON or YAML value; `None` where it raises.
 pub fn py_int(v: &Json) -> Option<i64> {
     match v {
@@ -330,6 +464,72 @@ mod tests {
         assert_py_unequal(&json!({"a": 1}), &json!({"a": 1, "b": 2}));
         assert_py_unequal(&json!({"a": 1}), &json!({"b": 1}));
         assert_py_unequal(&json!({"a": "1"}), &json!({"a": 1}));
+    }
+
+    #[test]
+    fn bytes_are_decoded_in_the_encoding_python_detects() {
+        // Each checked against python3: json.loads('["t_é"]'.encode(enc)).
+        let want = json!(["t_é"]);
+        let text = "[\"t_é\"]";
+        let utf16 = |be: bool| -> Vec<u8> {
+            text.encode_utf16()
+                .flat_map(|u| if be { u.to_be_bytes() } else { u.to_le_bytes() })
+                .collect()
+        };
+        let utf32 = |be: bool| -> Vec<u8> {
+            text.chars()
+                .flat_map(|c| {
+                    let n = c as u32;
+                    if be { n.to_be_bytes() } else { n.to_le_bytes() }
+                })
+                .collect()
+        };
+        let with = |bom: &[u8], body: Vec<u8>| [bom, &body].concat();
+        for (name, bytes) in [
+            ("utf-8", text.as_bytes().to_vec()),
+            ("utf-8-sig", with(b"\xef\xbb\xbf", text.as_bytes().to_vec())),
+            ("utf-16 (LE BOM)", with(b"\xff\xfe", utf16(false))),
+            ("utf-16 (BE BOM)", with(b"\xfe\xff", utf16(true))),
+            ("utf-16-le", utf16(false)),
+            ("utf-16-be", utf16(true)),
+            ("utf-32 (LE BOM)", with(b"\xff\xfe\0\0", utf32(false))),
+            ("utf-32 (BE BOM)", with(b"\0\0\xfe\xff", utf32(true))),
+            ("utf-32-le", utf32(false)),
+            ("utf-32-be", utf32(true)),
+        ] {
+            assert_eq!(loads_bytes(&bytes), Some(want.clone()), "{name}");
+        }
+        // Two bytes: b'1\x00' is UTF-16-LE for '1'.
+        assert_eq!(loads_bytes(b"1\0"), Some(json!(1)));
+        assert_eq!(loads_bytes(b"\x001"), Some(json!(1)));
+    }
+
+    #[test]
+    fn bytes_python_cannot_decode_are_no_json() {
+        // Odd-length UTF-16, UTF-32 of a broken length or beyond U+10FFFF, invalid UTF-8.
+        assert_eq!(loads_bytes(b"\xff\xfe[\x00]"), None);
+        assert_eq!(loads_bytes(b"[\x00\x00\x00]\x00\x00"), None);
+        assert_eq!(loads_bytes(b"\xff\xfe\0\0\0\0\x11\0"), None);
+        assert_eq!(loads_bytes(b"[\"\xff\"]"), None);
+        // A second BOM is text, and not JSON whitespace.
+        assert_eq!(loads_bytes(b"\xff\xfe\xff\xfe1\x00"), None);
+    }
+
+    #[test]
+    fn lone_surrogates_pass_as_replacement_characters() {
+        // '"\ud800"' encoded with surrogatepass in UTF-8, UTF-16-LE and UTF-32-LE.
+        let want = Some(json!("\u{fffd}"));
+        assert_eq!(loads_bytes(b"\"\xed\xa0\x80\""), want);
+        assert_eq!(loads_bytes(b"\"\x00\x00\xd8\"\x00"), want);
+        assert_eq!(
+            loads_bytes(b"\"\x00\x00\x00\x00\xd8\x00\x00\"\x00\x00\x00"),
+            want
+        );
+        // A surrogate pair in UTF-16 is one character.
+        assert_eq!(
+            loads_bytes(b"\"\x00=\xd8\x00\xde\"\x00"),
+            Some(json!("\u{1f600}"))
+        );
     }
 
     #[test]

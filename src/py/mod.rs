@@ -347,4 +347,17 @@ mod tests {
         assert_eq!(str_repr("\x1b[0m\u{202e}é"), "'\\x1b[0m\\u202eé'");
         assert_eq!(str_repr("\u{a0}"), "'\\xa0'");
     }
+
+    /// The README's claim: what `repr()` escapes follows the Unicode tables of Python 3.14
+    /// (Unicode 16.0.0), whatever Python the reference runs on. Python 3.11 (Unicode 14.0.0)
+    /// prints `'\U0001fae9'` and `'\U0001f6dc'` for the first two.
+    #[test]
+    fn repr_follows_the_unicode_tables_of_python_3_14() {
+        assert_eq!(unicode_general_category::UNICODE_VERSION, (16, 0, 0));
+        // U+1FAE9 FACE WITH BAGS UNDER EYES (new in 16.0), U+1F6DC WIRELESS (new in 15.0).
+        assert_eq!(str_repr("\u{1fae9}"), "'\u{1fae9}'");
+        assert_eq!(str_repr("\u{1f6dc}"), "'\u{1f6dc}'");
+        // Still unassigned in 16.0: escaped by every Python.
+        assert_eq!(str_repr("\u{378}"), "'\\u0378'");
+    }
 }

@@ -138,7 +138,35 @@ impl Num {
     }
 }
 
+/// A cell as the key of a Python `dict`: two cells are one key exactly when Python's `==`
+/// calls them equal. INTEGER 1 and REAL 1.0 are one key (`1 == 1.0`, and their hashes
+/// agree); TEXT '1' and BLOB x'31' are keys of their own; NULL is `None`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum DictKey {
+    None,
+    /// Integers, and the floats equal to one (`-0.0` is `0`).
+    Int(i64),
+    /// Any other float, by its bits (SQLite stores no NaN, so bits are equality here).
+    Float(u64),
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
 impl Value {
+    /// This cell as a `dict` key (see [`DictKey`]).
+    pub fn dict_key(&self) -> DictKey {
+        match self {
+            Value::Null => DictKey::None,
+            Value::Int(i) => DictKey::Int(*i),
+            Value::Real(f) => match super::float_to_int(*f) {
+                Some(i) if i as f64 == *f => DictKey::Int(i),
+                _ => DictKey::Float(f.to_bits()),
+            },
+            Value::Text(s) => DictKey::Text(s.clone()),
+            Value::Blob(b) => DictKey::Bytes(b.clone()),
+        }
+    }
+
     /// `str(x)` / f-string rendering of a cell.
     pub fn py_str(&self) -> String {
         match self {
@@ -333,6 +361,37 @@ mod tests {
         assert_eq!(
             Value::Blob(b"ab\xff".to_vec()).to_json(),
             serde_json::json!("ab\u{fffd}")
+        );
+    }
+
+    #[test]
+    fn dict_keys_are_equal_where_python_equality_is() {
+        // {1: 'a'}[1.0], {0: 'a'}[-0.0] and {None: 'a'}[None] all find 'a'.
+        assert_eq!(Value::Real(1.0).dict_key(), Value::Int(1).dict_key());
+        assert_eq!(Value::Real(-0.0).dict_key(), Value::Int(0).dict_key());
+        assert_eq!(Value::Null.dict_key(), DictKey::None);
+        assert_eq!(
+            Value::Real(-9.007_199_254_740_992e15).dict_key(),
+            Value::Int(-9_007_199_254_740_992).dict_key()
+        );
+        // 1 != '1' != b'1', 1.5 is its own key, and 2**53 + 1 != float(2**53 + 1).
+        let one = Value::Int(1).dict_key();
+        assert_ne!(one, text("1").dict_key());
+        assert_ne!(text("1").dict_key(), Value::Blob(b"1".to_vec()).dict_key());
+        assert_ne!(Value::Real(1.5).dict_key(), one);
+        assert_eq!(Value::Real(1.5).dict_key(), Value::Real(1.5).dict_key());
+        assert_ne!(
+            Value::Int(9_007_199_254_740_993).dict_key(),
+            Value::Real(2f64.powi(53)).dict_key()
+        );
+        assert_eq!(
+            Value::Int(9_007_199_254_740_992).dict_key(),
+            Value::Real(2f64.powi(53)).dict_key()
+        );
+        // Floats beyond i64 equal no SQLite integer.
+        assert_eq!(
+            Value::Real(9.223_372_036_854_776e18).dict_key(),
+            DictKey::Float(9.223_372_036_854_776e18_f64.to_bits())
         );
     }
 

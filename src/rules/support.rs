@@ -34,7 +34,8 @@ pub fn payload_object(cell: &Value, mode: PayloadMode) -> Result<Map<String, Jso
             }
             let parsed = match cell {
                 Value::Text(t) => py::json::loads(t),
-                Value::Blob(b) => std::str::from_utf8(b).ok().and_then(py::json::loads),
+                // `json.loads(bytes)` detects UTF-16 and UTF-32 as well as UTF-8.
+                Value::Blob(b) => py::json::loads_bytes(b),
                 _ => None,
             };
             match parsed {
@@ -254,6 +255,26 @@ mod tests {
             Ok(Map::new())
         );
         assert!(payload_object(&t("\"[1]\""), PayloadMode::SingleTask).is_err());
+    }
+
+    #[test]
+    fn blob_payloads_are_objects_in_task_mode_only() {
+        // What `list_events` does with a UTF-16 blob: `json.loads(bytes)` decodes it.
+        let utf16: Vec<u8> = "\u{feff}{\"phantom_cards\": [\"t_1\"]}"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let blob = Value::Blob(utf16);
+        let single = payload_object(&blob, PayloadMode::SingleTask).unwrap();
+        assert_eq!(single.get("phantom_cards"), Some(&json!(["t_1"])));
+        // The fleet query hands the rule bytes, which `_parse_payload` ignores.
+        assert_eq!(payload_object(&blob, PayloadMode::Fleet), Ok(Map::new()));
+        // Undecodable bytes are no payload.
+        let odd = Value::Blob(b"{\x00}\x00}".to_vec());
+        assert_eq!(
+            payload_object(&odd, PayloadMode::SingleTask),
+            Ok(Map::new())
+        );
     }
 
     #[test]
