@@ -50,7 +50,7 @@ fn diagnose_cmd(cli: &Cli, args: &DiagnoseArgs, style: &Style) -> Result<ExitCod
     let thresholds = cfg.thresholds();
     let opts = diagnose::Options {
         now: scan.now.unwrap_or_else(now),
-        task: scan.task.clone(),
+        task: scan.task(),
         severity: scan.severity,
         only: (!args.rules.is_empty()).then(|| args.rules.clone()),
         wait: scan.wait,
@@ -158,7 +158,7 @@ fn audit_cmd(cli: &Cli, args: &AuditArgs, style: &Style) -> Result<ExitCode> {
     };
     let opts = audit::Options {
         now: scan.now.unwrap_or_else(now),
-        task: scan.task.clone(),
+        task: scan.task(),
         severity: scan.severity,
         only: (!args.rules.is_empty()).then(|| args.rules.clone()),
         with_diagnose: args.with_diagnose,

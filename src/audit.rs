@@ -15,13 +15,13 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::board::history::History;
-use crate::board::rows::{Reader, Scope};
+use crate::board::rows::{Listing, Reader, Scope};
 use crate::board::schema::Counter;
 use crate::board::{Access, Board, Journal, fs, reference::reference};
 use crate::config::DiagConfig;
-use crate::diagnose::{self, TaskReport, key};
+use crate::diagnose::{self, TaskReport};
 use crate::error::{Error, Result};
-use crate::py::value::Value;
+use crate::py::value::{DictKey, Value};
 use crate::rules::audit::replay::{Entry, int};
 use crate::rules::audit::{self, BoardFacts, Cycle, Orphans, Pointer, TaskFacts};
 use crate::rules::{self, Diagnostic, Severity, Verdict};
@@ -77,7 +77,7 @@ pub fn run(
     let params = audit::Params::new(cfg, opts.now);
 
     // Hermes' rules first, held per task until the task's turn below.
-    let mut from_diagnose: HashMap<String, Vec<Diagnostic>> = HashMap::new();
+    let mut from_diagnose: HashMap<DictKey, Vec<Diagnostic>> = HashMap::new();
     let mut scan = diagnose::Scan {
         tasks_scanned: 0,
         failures: Default::default(),
@@ -93,7 +93,7 @@ pub fn run(
         };
         scan = diagnose::scan(&reader, cfg, &dopts, |rep| {
             if !rep.diagnostics.is_empty() {
-                from_diagnose.insert(key(&rep.task_id), rep.diagnostics);
+                from_diagnose.insert(rep.task_id.dict_key(), rep.diagnostics);
             }
             Ok(())
         })?;
@@ -149,9 +149,7 @@ pub fn run(
         if !board_diags.is_empty() {
             emit(TaskReport {
                 task_id: Value::Null,
-                title: Value::Null,
-                status: Value::Null,
-                assignee: Value::Null,
+                listing: Some(Listing::default()),
                 diagnostics: board_diags,
             })?;
         }
@@ -179,7 +177,9 @@ pub fn run(
         let (limit, _) = audit::task_limit(task, &params);
         let replay = audit::replay(&h, limit, false);
         let f = facts_of(&h, task, &replay);
-        let mut diags = from_diagnose.remove(&key(&task.id)).unwrap_or_default();
+        let mut diags = from_diagnose
+            .remove(&task.id.dict_key())
+            .unwrap_or_default();
         let mut own = audit::check_task(&f, &params, only);
         keep(&mut own, opts.severity);
         diags.extend(own);
@@ -188,9 +188,11 @@ pub fn run(
         }
         emit(TaskReport {
             task_id: task.id.clone(),
-            title: task.title.clone(),
-            status: task.status.clone(),
-            assignee: task.assignee.clone(),
+            listing: Some(Listing {
+                title: task.title.clone(),
+                status: task.status.clone(),
+                assignee: task.assignee.clone(),
+            }),
             diagnostics: diags,
         })
     })?;
@@ -318,14 +320,14 @@ fn on_stack_of(n: usize, comp: &[usize]) -> Vec<bool> {
 /// The links as a graph, for Tarjan's strongly connected components.
 #[derive(Default)]
 struct Graph {
-    index: HashMap<String, usize>,
+    index: HashMap<DictKey, usize>,
     names: Vec<String>,
     edges: Vec<Vec<usize>>,
 }
 
 impl Graph {
     fn node(&mut self, v: &Value) -> usize {
-        let k = key(v);
+        let k = v.dict_key();
         if let Some(&i) = self.index.get(&k) {
             return i;
         }

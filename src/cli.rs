@@ -118,7 +118,7 @@ pub struct SimulateArgs {
 #[derive(Debug, Args)]
 pub struct ScanArgs {
     /// Only this task, in any status (reported even when nothing is found); `audit` then
-    /// skips its board-wide checks.
+    /// skips its board-wide checks. An empty ID names no task, as in Hermes.
     #[arg(long, value_name = "ID")]
     pub task: Option<String>,
 
@@ -152,6 +152,14 @@ pub struct ScanArgs {
     /// Seconds to wait for a locked board before giving up (0 to 86400).
     #[arg(long, default_value = "5", value_parser = parse_wait, value_name = "SECONDS")]
     pub wait: Duration,
+}
+
+impl ScanArgs {
+    /// The task to scan, if any. `--task ''` names none: Hermes tests the argument for
+    /// truth, and an empty id is false, so it reports the whole board.
+    pub fn task(&self) -> Option<String> {
+        self.task.clone().filter(|t| !t.is_empty())
+    }
 }
 
 #[derive(Debug, Args)]

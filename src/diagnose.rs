@@ -10,18 +10,26 @@
 //! This mirrors `hermes kanban diagnostics`: the same tasks (non-archived, in row order; a
 //! single `--task` in any status), the same per-task ordering of events and runs, and rule
 //! failures dropped per task as the reference does.
+//!
+//! The reference gathers its findings in a dict keyed by task id, so on a `tasks` table
+//! without a primary key, rows that share an id (Python's `==`: INTEGER 1 and REAL 1.0 are
+//! one id, NULL is one too) share that id's events and runs and make one entry: placed where
+//! the first row with findings put it, holding the last such row's findings, listing the
+//! title, status and assignee of the id's last row (archived ones included), and none for a
+//! NULL id. Such boards are found before the task pass ([`Reader::ids_may_repeat`]); only
+//! they hold their entries until the pass ends, every other board streams them.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::board::rows::{Reader, Scope};
+use crate::board::rows::{FleetRow, Listing, Reader, Scope};
 use crate::board::schema::State;
 use crate::board::{Access, Board, reference::reference};
 use crate::config::DiagConfig;
 use crate::error::{Error, Result};
-use crate::py::value::Value;
+use crate::py::value::{DictKey, Value};
 use crate::rules::{self, Diagnostic, Params, Severity, TaskRow, TaskState};
 
 /// What to diagnose and how.
@@ -36,21 +44,41 @@ pub struct Options {
 }
 
 /// One task with its diagnostics, in the reference's JSON shape.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct TaskReport {
-    #[serde(serialize_with = "ser_value")]
     pub task_id: Value,
-    #[serde(serialize_with = "ser_value")]
-    pub title: Value,
-    #[serde(serialize_with = "ser_value")]
-    pub status: Value,
-    #[serde(serialize_with = "ser_value")]
-    pub assignee: Value,
+    /// The row's title, status and assignee; `None` where the reference finds no row to
+    /// list (a NULL id, or `--task` naming a row by another type), and prints none of the
+    /// three keys.
+    pub listing: Option<Listing>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
-fn ser_value<S: serde::Serializer>(v: &Value, s: S) -> std::result::Result<S::Ok, S::Error> {
-    v.to_json().serialize(s)
+impl TaskReport {
+    /// `audit`'s entry about the board itself: no id, and a title and status of null (a
+    /// task with a NULL id is listed with no title or status at all).
+    pub fn about_board(&self) -> bool {
+        self.task_id.is_null()
+            && self
+                .listing
+                .as_ref()
+                .is_some_and(|l| l.title.is_null() && l.status.is_null())
+    }
+}
+
+impl Serialize for TaskReport {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("task_id", &self.task_id.to_json())?;
+        if let Some(l) = &self.listing {
+            m.serialize_entry("title", &l.title.to_json())?;
+            m.serialize_entry("status", &l.status.to_json())?;
+            m.serialize_entry("assignee", &l.assignee.to_json())?;
+        }
+        m.serialize_entry("diagnostics", &self.diagnostics)?;
+        m.end()
+    }
 }
 
 /// A rule that raised for some tasks (its result dropped there, as Hermes drops it).
@@ -102,15 +130,6 @@ pub struct Summary {
     pub failures: DroppedRules,
 }
 
-/// A hashable key for a task id cell: ids of different SQLite types never match, as in
-/// Python's dict.
-pub fn key(v: &Value) -> String {
-    match v {
-        Value::Text(s) => s.clone(),
-        other => format!("\0{other:?}"),
-    }
-}
-
 fn flat(lists: &[&[&'static str]]) -> Vec<&'static str> {
     let mut out: Vec<&'static str> = lists.iter().flat_map(|l| l.iter().copied()).collect();
     out.sort_unstable();
@@ -157,21 +176,20 @@ pub fn scan(
     let only = opts.only.as_deref();
     let mut failures = DroppedRules::default();
     let mut scanned = 0u64;
-    let report = |task: &TaskRow, st: &TaskState, failures: &mut DroppedRules| -> TaskReport {
-        let (mut diags, failed) = st.evaluate(task, &params, opts.now, only);
+    // Every rule over one row; the rules that raised are recorded against `id`.
+    let mut evaluate = |task: &TaskRow, st: &TaskState, id: &Value| -> Vec<Diagnostic> {
+        scanned += 1;
+        let (diags, failed) = st.evaluate(task, &params, opts.now, only);
         for (kind, why) in failed {
-            failures.add(kind, why.0, &task.id);
+            failures.add(kind, why.0, id);
         }
+        diags
+    };
+    let keep = |mut diags: Vec<Diagnostic>| {
         if let Some(min) = opts.severity {
             diags.retain(|d| d.severity >= min);
         }
-        TaskReport {
-            task_id: task.id.clone(),
-            title: task.title.clone(),
-            status: task.status.clone(),
-            assignee: task.assignee.clone(),
-            diagnostics: diags,
-        }
+        diags
     };
 
     let payload_kinds = flat(rules::PAYLOAD_KINDS);
@@ -185,41 +203,207 @@ pub fn scan(
             let mut st = TaskState::default();
             reader.events(scope, &payload_kinds, |_, ev| st.on_event(ev, &params))?;
             reader.runs(scope, &error_outcomes, |_, run| st.on_run(run, &params))?;
-            scanned = 1;
-            let rep = report(&task, &st, &mut failures);
+            // The reference reports the id it was asked for, not the row's.
+            let task_id = Value::Text(id.clone());
+            let diagnostics = keep(evaluate(&task, &st, &task_id));
             // With a severity filter, a task left with nothing is dropped; without one,
             // the asked-for task is reported even with an empty list.
-            if opts.severity.is_none() || !rep.diagnostics.is_empty() {
-                emit(rep)?;
+            if opts.severity.is_none() || !diagnostics.is_empty() {
+                emit(TaskReport {
+                    task_id,
+                    listing: reader.listing(id)?,
+                    diagnostics,
+                })?;
             }
         }
         None => {
             // Sized up front: growing the map would briefly hold two copies of it.
             let tasks = reader.count_tasks()?;
-            let mut states: HashMap<String, TaskState> =
+            let mut states: HashMap<DictKey, TaskState> =
                 HashMap::with_capacity(usize::try_from(tasks).unwrap_or(0));
+            // The reference fetches them with `task_id IN (ids)`, which no NULL matches.
             reader.events(Scope::Board, &payload_kinds, |id, ev| {
-                states.entry(key(id)).or_default().on_event(ev, &params)
-            })?;
-            reader.runs(Scope::Board, &error_outcomes, |id, run| {
-                states.entry(key(id)).or_default().on_run(run, &params)
-            })?;
-            let empty = TaskState::default();
-            reader.tasks(|task| {
-                scanned += 1;
-                // A task's state is no longer needed once it is evaluated.
-                let st = states.remove(&key(&task.id));
-                let rep = report(&task, st.as_ref().unwrap_or(&empty), &mut failures);
-                if rep.diagnostics.is_empty() {
-                    Ok(())
-                } else {
-                    emit(rep)
+                if !id.is_null() {
+                    states
+                        .entry(id.dict_key())
+                        .or_default()
+                        .on_event(ev, &params);
                 }
             })?;
+            reader.runs(Scope::Board, &error_outcomes, |id, run| {
+                if !id.is_null() {
+                    states
+                        .entry(id.dict_key())
+                        .or_default()
+                        .on_run(run, &params);
+                }
+            })?;
+            let empty = TaskState::default();
+            if reader.ids_may_repeat()? {
+                let mut merged = Merged::default();
+                reader.tasks(|row| {
+                    let key = row.id.dict_key();
+                    let st = states.get(&key).unwrap_or(&empty);
+                    merged.add(key, row.id.clone(), evaluate(&row.task, st, &row.id));
+                    Ok(())
+                })?;
+                reader.listings(|id, listing| merged.list(&id, listing))?;
+                for mut rep in merged.entries {
+                    rep.diagnostics = keep(rep.diagnostics);
+                    if !rep.diagnostics.is_empty() {
+                        emit(rep)?;
+                    }
+                }
+            } else {
+                reader.tasks(|row| {
+                    // A task's state is no longer needed once it is evaluated.
+                    let st = states.remove(&row.id.dict_key());
+                    let diagnostics =
+                        keep(evaluate(&row.task, st.as_ref().unwrap_or(&empty), &row.id));
+                    if diagnostics.is_empty() {
+                        return Ok(());
+                    }
+                    let FleetRow { id, listing, .. } = row;
+                    emit(TaskReport {
+                        listing: (!id.is_null()).then_some(listing),
+                        task_id: id,
+                        diagnostics,
+                    })
+                })?;
+            }
         }
     }
     Ok(Scan {
         tasks_scanned: scanned,
         failures,
     })
+}
+
+/// The fleet report of a board whose ids may repeat, gathered as the reference's dict
+/// gathers it (see the module documentation), before the severity filter.
+#[derive(Debug, Default)]
+struct Merged {
+    entries: Vec<TaskReport>,
+    at: HashMap<DictKey, usize>,
+}
+
+impl Merged {
+    /// A row's findings: the first row of an id with findings places and names the entry,
+    /// each later one replaces its findings.
+    fn add(&mut self, key: DictKey, id: Value, diagnostics: Vec<Diagnostic>) {
+        if diagnostics.is_empty() {
+            return;
+        }
+        match self.at.get(&key) {
+            Some(&i) => self.entries[i].diagnostics = diagnostics,
+            None => {
+                self.at.insert(key, self.entries.len());
+                self.entries.push(TaskReport {
+                    task_id: id,
+                    listing: None,
+                    diagnostics,
+                });
+            }
+        }
+    }
+
+    /// A row of the listing query, in row order: the last row of an id is what is listed.
+    fn list(&mut self, id: &Value, listing: Listing) {
+        if id.is_null() {
+            return;
+        }
+        if let Some(&i) = self.at.get(&id.dict_key()) {
+            self.entries[i].listing = Some(listing);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::Severity;
+
+    fn diag(kind: &'static str, severity: Severity) -> Diagnostic {
+        Diagnostic::new(kind, severity, kind, "")
+    }
+
+    fn listing(title: &str) -> Listing {
+        Listing {
+            title: Value::Text(title.into()),
+            ..Listing::default()
+        }
+    }
+
+    #[test]
+    fn repeated_ids_keep_the_first_place_and_the_last_findings() {
+        let mut m = Merged::default();
+        let a = Value::Text("t_a".into());
+        m.add(
+            a.dict_key(),
+            a.clone(),
+            vec![diag("first", Severity::Error)],
+        );
+        m.add(
+            Value::Int(1).dict_key(),
+            Value::Int(1),
+            vec![diag("int", Severity::Error)],
+        );
+        // A row without findings changes nothing; REAL 1.0 is the id INTEGER 1.
+        m.add(a.dict_key(), a.clone(), Vec::new());
+        m.add(
+            Value::Real(1.0).dict_key(),
+            Value::Real(1.0),
+            vec![diag("real", Severity::Warning)],
+        );
+        m.add(
+            a.dict_key(),
+            a.clone(),
+            vec![diag("second", Severity::Warning)],
+        );
+        let got: Vec<(Value, &str)> = m
+            .entries
+            .iter()
+            .map(|e| (e.task_id.clone(), e.diagnostics[0].kind))
+            .collect();
+        assert_eq!(got, [(a, "second"), (Value::Int(1), "real")]);
+    }
+
+    #[test]
+    fn repeated_ids_list_their_last_row_and_null_ids_nothing() {
+        let mut m = Merged::default();
+        m.add(DictKey::None, Value::Null, vec![diag("x", Severity::Error)]);
+        m.add(
+            Value::Real(2.0).dict_key(),
+            Value::Real(2.0),
+            vec![diag("y", Severity::Error)],
+        );
+        m.list(&Value::Null, listing("null row"));
+        m.list(&Value::Int(2), listing("earlier"));
+        m.list(&Value::Text("2".into()), listing("text 2 is another id"));
+        m.list(&Value::Real(2.0), listing("last"));
+        assert_eq!(m.entries[0].listing, None);
+        assert_eq!(m.entries[1].listing, Some(listing("last")));
+    }
+
+    #[test]
+    fn a_report_without_a_listing_prints_only_the_id_and_findings() {
+        let rep = TaskReport {
+            task_id: Value::Real(1.0),
+            listing: None,
+            diagnostics: Vec::new(),
+        };
+        assert_eq!(
+            crate::py::json::to_string(&rep),
+            "{\n  \"task_id\": 1.0,\n  \"diagnostics\": []\n}"
+        );
+        let rep = TaskReport {
+            listing: Some(listing("t")),
+            ..rep
+        };
+        assert_eq!(
+            crate::py::json::to_string(&rep),
+            "{\n  \"task_id\": 1.0,\n  \"title\": \"t\",\n  \"status\": null,\n  \
+             \"assignee\": null,\n  \"diagnostics\": []\n}"
+        );
+    }
 }

@@ -774,3 +774,43 @@ fn a_trailing_newline_is_not_a_cut_in_the_data_line() {
         );
     }
 }
+
+/// Rows that share an id (a `tasks` table without a primary key) are merged before the
+/// severity filter, as the reference's dict merges them: the later row's findings (a
+/// warning) replace the earlier row's (an error and the warning), so `--severity error`
+/// leaves nothing for the id. Checked against hermes-agent 0.19.0.
+#[test]
+fn repeated_ids_are_merged_before_the_severity_filter() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kanban.db");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE tasks (id, title TEXT, status TEXT, assignee TEXT, created_at INTEGER,
+                                 consecutive_failures INTEGER, last_failure_error TEXT);
+             CREATE TABLE task_events (id INTEGER PRIMARY KEY, task_id, kind TEXT,
+                                       payload TEXT, created_at INTEGER);
+             INSERT INTO tasks VALUES ('t_x', 'first', 'todo', 'a', 1767139200, 3, 'boom'),
+                                      ('t_x', 'second', 'blocked', 'a', 1767139200, 0, NULL);
+             INSERT INTO task_events (task_id, kind, payload, created_at) VALUES
+                 ('t_x', 'suspected_hallucinated_references', '{\"phantom_refs\": [\"t_g\"]}',
+                  1767222000);",
+        )
+        .unwrap();
+    let json = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["--db", db.to_str().unwrap(), "--now", NOW, "--json"];
+        args.extend(extra);
+        serde_json::from_slice(&run(&args).stdout).unwrap()
+    };
+    let all = json(&[]);
+    assert_eq!(all.as_array().unwrap().len(), 1);
+    assert_eq!(all[0]["title"], "second");
+    let kinds: Vec<&str> = all[0]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["prose_phantom_refs"]);
+    assert_eq!(json(&["--severity", "error"]), serde_json::json!([]));
+}

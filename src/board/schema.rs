@@ -116,14 +116,27 @@ impl Snapshot {
         self.tables.contains_key(t)
     }
 
+    /// Whether SQL finds the column: SQLite matches column names ignoring ASCII case, so a
+    /// column spelled `Status` answers to `status` (and a board cannot have both).
     pub fn has_column(&self, table: &str, col: &str) -> bool {
+        self.column(table, col).is_some()
+    }
+
+    /// The column SQL finds under `col` (any ASCII case).
+    pub fn column(&self, table: &str, col: &str) -> Option<&Column> {
+        self.tables
+            .get(table)?
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(col))
+    }
+
+    /// Whether the column is spelled exactly `col`: what Python's `col in row.keys()` finds.
+    /// Only the reference's `_task_field` and `Task.from_row`'s optional columns look
+    /// columns up this way; SQL and `row[col]` ignore case.
+    pub fn has_exact_column(&self, table: &str, col: &str) -> bool {
         self.tables
             .get(table)
             .is_some_and(|cs| cs.iter().any(|c| c.name == col))
-    }
-
-    pub fn column(&self, table: &str, col: &str) -> Option<&Column> {
-        self.tables.get(table)?.iter().find(|c| c.name == col)
     }
 
     /// The board's state against the reference schema.
@@ -436,6 +449,19 @@ mod tests {
                 other => panic!("expected missing_column {column}, got {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn columns_answer_to_any_ascii_case_but_exact_lookups_need_the_spelling() {
+        let s = snapshot(|c| rename(c, "status", "Status"));
+        assert!(s.has_column("tasks", "status") && s.has_column("tasks", "STATUS"));
+        assert_eq!(s.column("tasks", "status").unwrap().name, "Status");
+        assert!(!s.has_exact_column("tasks", "status"));
+        assert!(s.has_exact_column("tasks", "Status"));
+        // SQLite folds ASCII only: `ſtatus` (long s) is another name.
+        assert!(!s.has_column("tasks", "\u{17f}tatus"));
+        // Found, the board is readable, and it is current.
+        assert_eq!(checked(&s).unwrap().label(), "current");
     }
 
     #[test]

@@ -157,10 +157,11 @@ pub(super) fn task_line(
 }
 
 fn write_task_line(out: &mut impl Write, style: &Style, r: &TaskReport) -> io::Result<()> {
+    let l = r.listing.clone().unwrap_or_default();
     writeln!(
         out,
         "{}",
-        task_line(style, &r.task_id, &r.status, &r.assignee, &r.title)
+        task_line(style, &r.task_id, &l.status, &l.assignee, &l.title)
     )
 }
 
@@ -168,7 +169,7 @@ impl Sink for TextReport {
     fn add(&mut self, r: &TaskReport) -> io::Result<()> {
         let (style, out) = (&self.style, &mut self.body);
         writeln!(out)?;
-        if r.task_id.is_null() && r.title.is_null() && r.status.is_null() {
+        if r.about_board() {
             // A finding about the board itself (audit), not about a task.
             writeln!(out, "{}", style.bold("(board)"))?;
         } else {
@@ -188,7 +189,7 @@ impl Sink for TextReport {
                 None => self.counts.push((d.kind, d.severity, 1)),
             }
         }
-        if r.task_id.is_null() && r.title.is_null() && r.status.is_null() {
+        if r.about_board() {
             self.board_entries += usize::from(!r.diagnostics.is_empty());
         } else {
             self.tasks += usize::from(!r.diagnostics.is_empty());

@@ -492,6 +492,9 @@ fn task_row(base: i64, messy: bool) -> BoxedStrategy<TaskRow> {
                 created_at,
                 consecutive_failures,
                 last_failure_error,
+                // A board with no legacy pair, as `_task_field` reads it.
+                failures_fallback: Value::Int(0),
+                error_fallback: Value::Null,
             },
         )
         .boxed()

@@ -16,6 +16,9 @@ declare_rule! {
     /// threshold, whatever the failure mode: spawn failure, timeout or crash all count. The most
     /// recent run outcome among `spawn_failed`, `timed_out` and `crashed` names the failure in
     /// the title (`Agent timeout x3: <first line of the last error>`) and picks the action.
+    /// On a board with both column pairs, the board-wide report reads the legacy
+    /// `spawn_failures` where `consecutive_failures` is NULL, and `last_spawn_error` where
+    /// `last_failure_error` is; `--task` reads the current pair only, as Hermes does.
     ///
     /// ## Why is this bad?
     /// Before the counter was unified, only spawn failures were counted: a worker that spawned
@@ -100,7 +103,10 @@ impl fmt::Display for Quiet<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Quiet::Exempt(status) => f.write_str(&failure_exempt_why(status)),
-            Quiet::NoCounter => f.write_str("consecutive_failures is NULL, so nothing is counted"),
+            Quiet::NoCounter => f.write_str(
+                "consecutive_failures is NULL (and so is any legacy spawn_failures), so \
+                 nothing is counted",
+            ),
             Quiet::BelowThreshold(n, threshold) => write!(
                 f,
                 "consecutive_failures {} is below the failure threshold {threshold}",
@@ -116,7 +122,7 @@ fn check<'t>(task: &'t TaskRow, p: &Params) -> Result<Result<Num, Quiet<'t>>, Ru
     if task.failure_exempt() {
         return Ok(Err(Quiet::Exempt(&task.status)));
     }
-    let Some(failures) = Num::from_value(&task.consecutive_failures)? else {
+    let Some(failures) = Num::from_value(task.failures())? else {
         return Ok(Err(Quiet::NoCounter));
     };
     if !failures.ge(p.threshold) {
@@ -154,7 +160,7 @@ impl Rule for RepeatedFailures {
         let Ok(failures) = check(task, p)? else {
             return Ok(None);
         };
-        let last_err = &task.last_failure_error;
+        let last_err = task.last_error();
         let outcome = *state;
 
         let mut actions = Vec::new();
@@ -296,6 +302,33 @@ mod tests {
     }
 
     #[test]
+    fn a_null_current_counter_or_error_reads_the_fallback() {
+        // What the fleet reader hands over on a board with both pairs.
+        let mut t = task("todo", 0, None, "x");
+        t.consecutive_failures = Value::Null;
+        t.failures_fallback = Value::Int(4);
+        t.error_fallback = Value::Text("legacy".into());
+        let d = RepeatedFailures::evaluate(&t, &None, &params(), 0)
+            .unwrap()
+            .unwrap();
+        assert_eq!(d.title, "Agent failure x4: legacy");
+        assert_eq!(d.data["last_error"], "legacy");
+        // A current 0 or '' is not NULL: the fallback is not read.
+        t.consecutive_failures = Value::Int(0);
+        assert_eq!(
+            RepeatedFailures::evaluate(&t, &None, &params(), 0),
+            Ok(None)
+        );
+        t.consecutive_failures = Value::Int(3);
+        t.last_failure_error = Value::Text(String::new());
+        let d = RepeatedFailures::evaluate(&t, &None, &params(), 0)
+            .unwrap()
+            .unwrap();
+        assert_eq!(d.title, "Agent failure x3 (no error recorded)");
+        assert_eq!(d.data["last_error"], "");
+    }
+
+    #[test]
     fn a_text_counter_fails_like_python_comparison() {
         let mut t = task("ready", 0, None, "x");
         t.consecutive_failures = Value::Text("3".into());
@@ -321,7 +354,8 @@ mod tests {
         t.consecutive_failures = Value::Null;
         assert_eq!(
             why(&t),
-            "consecutive_failures is NULL, so nothing is counted"
+            "consecutive_failures is NULL (and so is any legacy spawn_failures), so nothing \
+             is counted"
         );
     }
 

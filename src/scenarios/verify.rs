@@ -296,15 +296,16 @@ pub fn verify_db(path: &Path, selected: &[(usize, &Scenario)]) -> Result<Vec<Che
     let reader = board.reader()?;
     reader.snapshot().checked_state(path, reference())?;
     let mut tasks: Vec<(String, String, Seen)> = Vec::new();
-    reader.tasks(|t| {
-        let (Some(id), Some(title)) = (t.id.as_text(), t.title.as_text()) else {
+    reader.tasks(|row| {
+        let (t, l) = (&row.task, &row.listing);
+        let (Some(id), Some(title)) = (row.id.as_text(), l.title.as_text()) else {
             return Ok(());
         };
         tasks.push((
             id.to_string(),
             title.to_string(),
             Seen {
-                status: t.status.as_text().map(str::to_string),
+                status: l.status.as_text().map(str::to_string),
                 counter: crate::rules::audit::replay::int(&t.consecutive_failures),
                 error: t.last_failure_error.as_text().map(str::to_string),
                 gave_up: Vec::new(),
