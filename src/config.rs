@@ -924,6 +924,55 @@ mod tests {
     }
 
     #[test]
+    fn diagnostics_given_as_pairs_are_applied_as_dict_reads_them() {
+        let c = cfg("kanban:\n  diagnostics: [[failure_threshold, 4], [crash_threshold, 3]]\n");
+        assert_eq!(merged(&c), [Some(json!(4)), Some(json!(5)), Some(json!(3))]);
+        assert_eq!(header(&c)[0].1, "kanban.diagnostics.failure_threshold");
+        // A two-key mapping inside the list is one pair: its two keys.
+        let c = cfg("kanban:\n  diagnostics:\n    - {failure_threshold: x, 4: y}\n");
+        assert_eq!(c.get("failure_threshold"), Some(&json!("4")));
+        // Falsy values are `{}`.
+        for empty in ["0", "''", "[]", "false", "~"] {
+            let c = cfg(&format!("kanban:\n  diagnostics: {empty}\n"));
+            assert_eq!(merged(&c), [Some(json!(3)), Some(json!(5)), Some(json!(2))]);
+        }
+    }
+
+    #[test]
+    fn diagnostics_that_dict_refuses_refuse_the_config() {
+        for bad in ["5", "yes", "[[failure_threshold, 4, 5]]", "[1]", "abc"] {
+            let raw =
+                yaml11::load(&format!("kanban:\n  diagnostics: {bad}\n"), MAX_NESTING).unwrap();
+            let e = DiagConfig::from_runtime(&raw, Some("c.yaml".into()), Defaults::Unified)
+                .unwrap_err();
+            assert!(
+                matches!(&e, Error::ConfigDiagnostics { path, .. } if path == Path::new("c.yaml")),
+                "{bad}: {e:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn yaml_1_1_spellings_reach_the_thresholds() {
+        // `yes` is True, and int(True) is 1; `010` is octal; `1:04` sexagesimal.
+        let c = cfg("kanban:\n  failure_limit: yes\n");
+        assert_eq!(c.get("failure_threshold"), Some(&json!(true)));
+        assert_eq!(header(&c)[0], (Some(1), "kanban.failure_limit", false));
+        assert_eq!(
+            cfg("kanban:\n  failure_limit: 010\n").get("failure_limit"),
+            Some(&json!(8))
+        );
+        let c = cfg("kanban:\n  diagnostics:\n    stranded_threshold_seconds: 1:04\n");
+        assert_eq!(c.get("stranded_threshold_seconds"), Some(&json!(64)));
+        // `4e0` is a string to PyYAML, and int('4e0') raises: the default.
+        let c = cfg("kanban:\n  diagnostics:\n    failure_threshold: 4e0\n");
+        assert_eq!(
+            header(&c)[0],
+            (Some(3), "kanban.diagnostics.failure_threshold", true)
+        );
+    }
+
+    #[test]
     fn the_breaker_limit_of_the_kernel_follows_the_defaults() {
         assert_eq!(Defaults::Unified.breaker_limit(), 5);
         assert_eq!(Defaults::Hermes019.breaker_limit(), 2);

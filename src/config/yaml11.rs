@@ -901,12 +901,18 @@ impl Builder<'_> {
             } else {
                 self.build(k, depth + 1)?
             };
-            let name = match key.key {
-                Key::Str => match &key.json {
-                    Json::String(s) => s.clone(),
-                    _ => String::new(),
-                },
-                Key::Other(text) => text,
+            // Python's dict matches keys by equality: `1`, `1.0` and `True` are one key,
+            // spelled as the first of them.
+            let (name, identity) = match key.key {
+                Key::Str => {
+                    let s = key.json.as_str().unwrap_or_default().to_string();
+                    let identity = format!("str:{s}");
+                    (s, identity)
+                }
+                Key::Other(text) => {
+                    let identity = format!("other:{}", key_identity(&key.json, &text));
+                    (text, identity)
+                }
                 Key::Unhashable => {
                     return Err(YamlError::at(
                         self.nodes[k].mark,
@@ -915,10 +921,10 @@ impl Builder<'_> {
                 }
             };
             let value = self.build(v, depth + 1)?.json;
-            match index.get(&name) {
+            match index.get(&identity) {
                 Some(&i) => out[i].1 = value,
                 None => {
-                    index.insert(name.clone(), out.len());
+                    index.insert(identity, out.len());
                     out.push((name, value, key.json));
                 }
             }
@@ -978,6 +984,25 @@ impl Builder<'_> {
             key: Key::Unhashable,
         })
     }
+}
+
+/// What a key that is not a string equals in Python: numbers by value (`True == 1 == 1.0`),
+/// anything else by its spelling.
+fn key_identity(json: &Json, text: &str) -> String {
+    let int = match json {
+        Json::Bool(b) => Some(i128::from(*b)),
+        Json::Number(n) => n
+            .as_i64()
+            .map(i128::from)
+            .or_else(|| n.as_u64().map(i128::from))
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 1e38)
+                    .map(|f| f as i128)
+            }),
+        _ => None,
+    };
+    int.map_or_else(|| text.to_string(), |i| i.to_string())
 }
 
 /// An integer as JSON holds it: within i64 or u64.
@@ -1126,5 +1151,497 @@ fn base64_error(s: &str) -> Option<String> {
              more than a multiple of 4"
         )),
         _ => Some("Incorrect padding".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// Every spelling in `spellings` resolves to `expected`.
+    fn resolves(expected: &str, spellings: &[&str]) {
+        for s in spellings {
+            assert_eq!(resolve_plain(s), expected, "{s:?}");
+        }
+    }
+
+    fn value(scalar: &str) -> Result<Json, YamlError> {
+        load(&format!("k: {scalar}"), 1000).map(|v| v["k"].clone())
+    }
+
+    fn fails(doc: &str) -> YamlError {
+        load(doc, 1000).expect_err(doc)
+    }
+
+    // -- the resolver, one test per pattern (PyYAML's resolver.py), near-misses beside
+
+    #[test]
+    fn bool_is_each_word_in_lower_capitalised_or_upper_case_only() {
+        resolves(
+            tag::BOOL,
+            &[
+                "yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE", "false", "False",
+                "FALSE", "on", "On", "ON", "off", "Off", "OFF",
+            ],
+        );
+        resolves(
+            tag::STR,
+            &[
+                "yEs", "yES", "y", "Y", "n", "N", "tRUE", "oN", "ofF", "yes!", "ye",
+            ],
+        );
+        assert_eq!(value("no").unwrap(), json!(false));
+        assert_eq!(value("Off").unwrap(), json!(false));
+        assert_eq!(value("YES").unwrap(), json!(true));
+    }
+
+    #[test]
+    fn null_is_tilde_null_in_three_cases_and_the_empty_scalar() {
+        resolves(tag::NULL, &["~", "null", "Null", "NULL", ""]);
+        resolves(tag::STR, &["nULL", "none", "None", "~~", "NUll"]);
+        assert_eq!(load("k:", 1000).unwrap(), json!({"k": null}));
+    }
+
+    #[test]
+    fn int_binary_is_0b_then_binary_digits_and_underscores() {
+        resolves(tag::INT, &["0b101", "-0b1", "+0b_1", "0b_"]);
+        resolves(tag::STR, &["0b2", "0B1", "0b"]);
+        assert_eq!(value("0b101").unwrap(), json!(5));
+        assert_eq!(value("-0b1").unwrap(), json!(-1));
+        // `0b_` matches the pattern, but int('', 2) raises.
+        assert!(value("0b_").is_err());
+    }
+
+    #[test]
+    fn int_octal_is_a_leading_zero_then_octal_digits() {
+        resolves(tag::INT, &["010", "-017", "0_7", "00", "+0_"]);
+        resolves(tag::STR, &["0o4", "08", "09", "0o10"]);
+        assert_eq!(value("010").unwrap(), json!(8));
+        assert_eq!(value("-017").unwrap(), json!(-15));
+        assert_eq!(value("0_7").unwrap(), json!(7));
+        assert_eq!(value("+0_").unwrap(), json!(0));
+    }
+
+    #[test]
+    fn int_decimal_is_zero_or_a_nonzero_digit_then_digits_and_underscores() {
+        resolves(tag::INT, &["0", "-0", "+12", "1_000", "1__0", "1_"]);
+        resolves(tag::STR, &["+", "_1", "1a", "1 000"]);
+        assert_eq!(value("1__0").unwrap(), json!(10));
+        assert_eq!(value("-0").unwrap(), json!(0));
+        assert_eq!(value("18446744073709551615").unwrap(), json!(u64::MAX));
+        assert_eq!(
+            value("-9223372036854775808").unwrap(),
+            json!(i64::MIN),
+            "i64::MIN is representable"
+        );
+        // Beyond 64 bits Python keeps an exact int; JSON here cannot: null, as before.
+        assert_eq!(value("18446744073709551616").unwrap(), Json::Null);
+        assert_eq!(value(&"9".repeat(60)).unwrap(), Json::Null);
+    }
+
+    #[test]
+    fn int_hexadecimal_is_0x_then_hex_digits_and_underscores() {
+        resolves(tag::INT, &["0x_4", "0xFF", "-0x1f", "0xdead_beef"]);
+        resolves(tag::STR, &["0xg", "0X1f", "0x"]);
+        assert_eq!(value("0x_4").unwrap(), json!(4));
+        assert_eq!(value("0xdead_beef").unwrap(), json!(3_735_928_559_u64));
+        assert_eq!(value("-0x1f").unwrap(), json!(-31));
+    }
+
+    #[test]
+    fn int_sexagesimal_is_base_sixty_groups_after_a_nonzero_digit() {
+        resolves(
+            tag::INT,
+            &["1:04", "-1:30", "190:20:30", "1_0:30", "1:5", "1_:0"],
+        );
+        // A group is `[0-5]?[0-9]`: 60 is no group; a leading 0 is no sexagesimal int.
+        resolves(tag::STR, &["1:60", "0:30", "1::2", "1:456"]);
+        assert_eq!(value("1:04").unwrap(), json!(64));
+        assert_eq!(value("-1:30").unwrap(), json!(-90));
+        assert_eq!(value("190:20:30").unwrap(), json!(685_230));
+        assert_eq!(value("1_0:30").unwrap(), json!(630));
+    }
+
+    #[test]
+    fn float_with_digits_needs_a_dot_and_its_exponent_a_sign() {
+        resolves(
+            tag::FLOAT,
+            &[
+                "1.0", "1.", "-1.5", "1_0.5_", "0.4e-1", "4.0e+0", "1.e+5", "1.0E-10",
+            ],
+        );
+        resolves(
+            tag::STR,
+            &[
+                "1e1", "4e0", "4.0e0", "0.4e1", "1.0e5", "1.0e+", "1e+1", "+.5x",
+            ],
+        );
+        assert_eq!(value("4.0e+0").unwrap(), json!(4.0));
+        assert_eq!(value("1_0.5_").unwrap(), json!(10.5));
+        assert_eq!(value("4e0").unwrap(), json!("4e0"));
+        assert_eq!(
+            value("1.0e+400").unwrap(),
+            Json::Null,
+            "inf: null, as before"
+        );
+    }
+
+    #[test]
+    fn float_with_a_leading_dot_takes_no_sign() {
+        resolves(tag::FLOAT, &[".5", ".5e+1", ".0"]);
+        resolves(tag::STR, &["-.5", "+.5", "._5", "."]);
+        assert_eq!(value(".5e+1").unwrap(), json!(5.0));
+    }
+
+    #[test]
+    fn float_sexagesimal_has_groups_then_a_dot() {
+        resolves(tag::FLOAT, &["190:20:30.15", "1:30.", "-1:30.5", "0:30.5"]);
+        resolves(tag::STR, &["1:30.5e+1", "1:60.5"]);
+        assert_eq!(value("190:20:30.15").unwrap(), json!(685_230.15));
+        assert_eq!(value("-1:30.5").unwrap(), json!(-90.5));
+        assert_eq!(value("0:30.5").unwrap(), json!(30.5));
+    }
+
+    #[test]
+    fn float_infinity_and_nan_are_dotted_words_in_three_cases() {
+        resolves(
+            tag::FLOAT,
+            &[".inf", "-.inf", "+.Inf", ".INF", ".nan", ".NaN", ".NAN"],
+        );
+        resolves(
+            tag::STR,
+            &[".inf1", "-.nan", ".iNf", ".Nan", "inf", "nan", "-inf"],
+        );
+        // JSON holds neither: null, as before.
+        for s in [".inf", "-.inf", ".nan"] {
+            assert_eq!(value(s).unwrap(), Json::Null, "{s}");
+        }
+    }
+
+    #[test]
+    fn merge_value_and_yaml_patterns_have_no_constructor_outside_a_key() {
+        resolves(tag::MERGE, &["<<"]);
+        resolves(tag::VALUE, &["="]);
+        resolves(tag::STR, &["<<<", "==", "<"]);
+        assert!(
+            value("<<")
+                .unwrap_err()
+                .message
+                .contains("tag:yaml.org,2002:merge")
+        );
+        assert!(
+            value("=")
+                .unwrap_err()
+                .message
+                .contains("tag:yaml.org,2002:value")
+        );
+        // Only a scalar tagged `!` can be a lone `!`, `&` or `*`.
+        assert!(
+            value("! '*'")
+                .unwrap_err()
+                .message
+                .contains("tag:yaml.org,2002:yaml")
+        );
+    }
+
+    #[test]
+    fn timestamp_is_a_date_or_a_date_and_time_and_stays_its_text() {
+        resolves(
+            tag::TIMESTAMP,
+            &[
+                "2001-12-14",
+                "2001-12-14t21:59:43.10-05:00",
+                "2001-12-14 21:59:43.10 -5",
+                "2001-12-15T02:59:43.1Z",
+                "2001-12-14 21:59:43.10",
+                "2002-12-14 1:59:43",
+                "2001-1-1T1:00:00",
+            ],
+        );
+        resolves(
+            tag::STR,
+            &[
+                "2001-1-1",
+                "2001-12-14T",
+                "2001-12-14 21:59",
+                "01-12-14",
+                "2001-12-14Z",
+            ],
+        );
+        assert_eq!(value("2001-12-14").unwrap(), json!("2001-12-14"));
+        // datetime raises on an impossible date, and so does the load.
+        for bad in [
+            "2001-02-29",
+            "2001-13-01",
+            "0000-01-01",
+            "2001-01-01 24:00:00",
+        ] {
+            assert!(value(bad).is_err(), "{bad}");
+        }
+        assert_eq!(value("2000-02-29").unwrap(), json!("2000-02-29"));
+        assert!(value("2001-01-01 1:00:00 +24").is_err(), "offset of a day");
+        assert!(value("2001-01-01 1:00:00 +23:59").is_ok());
+    }
+
+    #[test]
+    fn python_dollar_lets_one_final_line_break_through() {
+        // Only a scalar tagged `!` both ends in a line break and is resolved.
+        assert_eq!(value("! \"5\\n\"").unwrap(), json!(5));
+        assert_eq!(value("! \"1.5\\n\"").unwrap(), json!(1.5));
+        // bool_values["yes\n"] raises KeyError.
+        assert!(value("! \"yes\\n\"").is_err());
+        assert_eq!(value("! \"\\n\"").unwrap(), json!("\n"));
+        assert_eq!(value("! \"5\\n\\n\"").unwrap(), json!("5\n\n"));
+    }
+
+    // -- quoting and tags
+
+    #[test]
+    fn quoted_and_block_scalars_stay_strings() {
+        for s in [
+            "'yes'", "\"010\"", "'1:04'", "\"~\"", "''", "|\n  yes", ">\n  5",
+        ] {
+            assert!(value(s).unwrap().is_string(), "{s}");
+        }
+    }
+
+    #[test]
+    fn core_tags_construct_as_safe_constructor_does() {
+        assert_eq!(value("!!str 5").unwrap(), json!("5"));
+        assert_eq!(value("!!str").unwrap(), json!(""));
+        assert_eq!(value("!!bool \"yes\"").unwrap(), json!(true));
+        assert_eq!(value("!!bool yEs").unwrap(), json!(true), "lower()ed first");
+        assert_eq!(value("!!int \"0x10\"").unwrap(), json!(16));
+        assert_eq!(value("!!int 0o17").unwrap(), json!(15), "int('0o17', 8)");
+        assert_eq!(value("!!int '--5'").unwrap(), json!(5));
+        assert_eq!(value("!!int 1:04").unwrap(), json!(64));
+        assert_eq!(value("!!float 1").unwrap(), json!(1.0));
+        assert_eq!(value("!!float 1e1").unwrap(), json!(10.0));
+        assert_eq!(value("!!float '1_0'").unwrap(), json!(10.0));
+        assert_eq!(value("!!float 1e400").unwrap(), Json::Null);
+        assert_eq!(value("!!null x").unwrap(), Json::Null);
+        assert_eq!(value("!!str {=: 5}").unwrap(), json!("5"));
+        assert_eq!(value("!!seq [1]").unwrap(), json!([1]));
+        assert_eq!(value("!!map {a: 1}").unwrap(), json!({"a": 1}));
+        assert_eq!(value("!!set {x, y}").unwrap(), json!(["x", "y"]));
+        assert_eq!(value("!!set {a: [1]}").unwrap(), json!(["a"]));
+        assert_eq!(
+            value("!!omap [{a: 1}, {b: 2}]").unwrap(),
+            json!([["a", 1], ["b", 2]])
+        );
+        assert_eq!(
+            value("!!pairs [{a: 1}, {a: 2}]").unwrap(),
+            json!([["a", 1], ["a", 2]])
+        );
+        assert_eq!(value("!!binary aGVsbG8=").unwrap(), json!("aGVsbG8="));
+        assert_eq!(value("!!timestamp 2001-1-1").unwrap(), json!("2001-1-1"));
+        assert_eq!(value("!<tag:yaml.org,2002:int> '7'").unwrap(), json!(7));
+    }
+
+    #[test]
+    fn the_non_specific_tag_resolves_even_a_quoted_scalar() {
+        assert_eq!(value("! yes").unwrap(), json!(true));
+        assert_eq!(value("! 5").unwrap(), json!(5));
+        assert_eq!(value("! \"5\"").unwrap(), json!(5));
+        assert_eq!(value("! [1]").unwrap(), json!([1]));
+        assert_eq!(value("! {b: 1}").unwrap(), json!({"b": 1}));
+    }
+
+    #[test]
+    fn where_python_raises_the_load_fails_with_the_nodes_position() {
+        let cases = [
+            (
+                "k: !!int abc",
+                "ValueError: invalid literal for int() with base 10: 'abc'",
+            ),
+            ("k: !!int", "IndexError: string index out of range"),
+            ("k: !!int +", "IndexError: string index out of range"),
+            (
+                "k: !!float x",
+                "ValueError: could not convert string to float: 'x'",
+            ),
+            ("k: !!bool 1", "KeyError: '1'"),
+            ("k: !!bool", "KeyError: ''"),
+            (
+                "k: !foo x",
+                "could not determine a constructor for the tag '!foo'",
+            ),
+            (
+                "k: !!python/object x",
+                "tag 'tag:yaml.org,2002:python/object'",
+            ),
+            (
+                "k: !!set [1]",
+                "expected a mapping node, but found sequence",
+            ),
+            (
+                "k: !!map [1]",
+                "expected a mapping node, but found sequence",
+            ),
+            (
+                "k: !!seq {a: 1}",
+                "expected a sequence node, but found mapping",
+            ),
+            ("k: !!str [1]", "expected a scalar node, but found sequence"),
+            (
+                "k: !!null {a: 1}",
+                "expected a scalar node, but found mapping",
+            ),
+            ("k: !!omap {a: 1}", "expected a sequence, but found mapping"),
+            ("k: !!binary aGVsbG8", "Incorrect padding"),
+            ("k: !!binary aGVsb", "cannot be 1 more than a multiple of 4"),
+            ("k: !!timestamp x", "AttributeError"),
+        ];
+        for (doc, message) in cases {
+            let e = fails(doc);
+            assert!(e.message.contains(message), "{doc}: {}", e.message);
+            assert_eq!((e.line, e.column), (1, 4), "{doc}");
+        }
+        // An entry of an ordered map is at fault where it stands.
+        let e = fails("k: !!omap [{a: 1, b: 2}]");
+        assert!(
+            e.message
+                .contains("expected a single mapping item, but found 2")
+        );
+        assert_eq!((e.line, e.column), (1, 12));
+        let e = fails("k: !!pairs [1]");
+        assert!(
+            e.message
+                .contains("expected a mapping of length 1, but found scalar")
+        );
+        assert_eq!((e.line, e.column), (1, 13));
+    }
+
+    // -- composition
+
+    #[test]
+    fn anchors_and_aliases_compose_as_pyyaml_does() {
+        assert_eq!(
+            load("a: &x {b: 1}\nc: *x\n", 1000).unwrap(),
+            json!({"a": {"b": 1}, "c": {"b": 1}})
+        );
+        let e = fails("a: &x 1\nb: &x 2\n");
+        assert!(e.message.starts_with("found duplicate anchor 'x'"), "{e:?}");
+        assert_eq!((e.line, e.column), (2, 4));
+        let e = fails("a: *y\n");
+        assert_eq!(e.message, "found undefined alias 'y'");
+        // A node that contains itself: Python builds a cycle, JSON cannot.
+        assert!(fails("a: &x [*x]\n").message.contains("recursive"));
+        assert!(fails("a: &x {b: *x}\n").message.contains("recursive"));
+        // PyYAML's anchor names are letters, digits, `-` and `_` (libyaml's too).
+        assert!(fails("a: &x.y 1\n").message.contains("anchor"));
+    }
+
+    #[test]
+    fn one_document_only_and_none_for_an_empty_stream() {
+        assert_eq!(load("", 1000).unwrap(), Json::Null);
+        assert_eq!(load("# only a comment\n", 1000).unwrap(), Json::Null);
+        assert_eq!(load("---\n", 1000).unwrap(), Json::Null);
+        assert_eq!(load("a: b\n...\n", 1000).unwrap(), json!({"a": "b"}));
+        let e = fails("--- a\n--- b\n");
+        assert!(e.message.starts_with("expected a single document"), "{e:?}");
+        assert_eq!((e.line, e.column), (2, 1));
+    }
+
+    #[test]
+    fn a_later_duplicate_key_wins_in_the_first_ones_place() {
+        assert_eq!(
+            load("b: 1\nc: 3\nb: 2\n", 1000).unwrap().to_string(),
+            r#"{"b":2,"c":3}"#
+        );
+    }
+
+    #[test]
+    fn keys_that_are_not_strings_are_spelled_as_python_str_spells_them() {
+        // `true` is the key `1` again (True == 1): one key, the first spelling, the last value.
+        assert_eq!(
+            load("1: a\ntrue: b\n~: c\n1.5: d\n010: e\n2001-01-01: f\n", 1000).unwrap(),
+            json!({"1": "b", "None": "c", "1.5": "d", "8": "e", "2001-01-01": "f"})
+        );
+        let e = fails("[a]: x\n");
+        assert_eq!(
+            e.message,
+            "while constructing a mapping, found unhashable key"
+        );
+        assert!(fails("? {a: 1}\n: x\n").message.contains("unhashable"));
+        assert!(fails("? !!set {a}\n: x\n").message.contains("unhashable"));
+        // An `=` key is the string "=" in a mapping.
+        assert_eq!(load("{=: 5}", 1000).unwrap(), json!({"=": 5}));
+    }
+
+    #[test]
+    fn merge_keys_lose_to_the_mappings_own_keys_and_earlier_merges_win() {
+        let doc = "a: &a {x: 1, y: 2}\nb: &b {y: 3, z: 4}\n\
+                   one: {<<: *a, x: 0}\n\
+                   list: {<<: [*a, *b], x: 0}\n\
+                   own_first: {x: 0, <<: *a}\n\
+                   twice: {<<: *a, <<: *b}\n\
+                   nested: {<<: {<<: *b, w: 5}}\n";
+        let v = load(doc, 1000).unwrap();
+        assert_eq!(v["one"].to_string(), r#"{"x":0,"y":2}"#);
+        assert_eq!(v["list"].to_string(), r#"{"y":2,"z":4,"x":0}"#);
+        // Merged keys come first in the dict, whatever the order in the text.
+        assert_eq!(v["own_first"].to_string(), r#"{"x":0,"y":2}"#);
+        // Two merge keys: the second's pairs come later, so they win.
+        assert_eq!(v["twice"].to_string(), r#"{"x":1,"y":3,"z":4}"#);
+        assert_eq!(v["nested"].to_string(), r#"{"y":3,"z":4,"w":5}"#);
+        let e = fails("a: {<<: 1}\n");
+        assert!(
+            e.message
+                .contains("expected a mapping or list of mappings for merging")
+        );
+        let e = fails("a: {<<: [1]}\n");
+        assert!(
+            e.message
+                .contains("expected a mapping for merging, but found scalar")
+        );
+        // A quoted `<<` is an ordinary key.
+        assert_eq!(load("'<<': 1", 1000).unwrap(), json!({"<<": 1}));
+    }
+
+    // -- guards
+
+    #[test]
+    fn nesting_through_aliases_is_limited_too() {
+        let mut doc = String::from("a0: &a0 [1]\n");
+        for i in 1..=40 {
+            doc.push_str(&format!("a{i}: &a{i} [[[[[[[[[[*a{}]]]]]]]]]]\n", i - 1));
+        }
+        let e = load(&doc, 100).unwrap_err();
+        assert!(e.message.contains("nested more than 100 levels"), "{e:?}");
+    }
+
+    #[test]
+    fn an_alias_expansion_far_beyond_the_file_is_refused() {
+        let mut doc = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..=9 {
+            let p = format!("*a{}", i - 1);
+            doc.push_str(&format!("a{i}: &a{i} [{}]\n", vec![p; 10].join(", ")));
+        }
+        let e = load(&doc, 1000).unwrap_err();
+        assert!(e.message.contains("aliases expand"), "{e:?}");
+        // A few repeats are fine.
+        assert!(load("a: &a [1, 2]\nb: [*a, *a, *a]\n", 1000).is_ok());
+    }
+
+    #[test]
+    fn syntax_errors_are_libyamls_and_control_characters_are_refused_where_they_are() {
+        let e = fails("kanban:\n  failure_limit: 4\n  diagnostics: [unclosed\n");
+        assert_eq!((e.line, e.column), (4, 1));
+        let e = fails("a: 1\nb: \"x\u{1}\"\n");
+        assert!(
+            e.message.contains("control characters are not allowed"),
+            "{e:?}"
+        );
+        assert_eq!((e.line, e.column), (2, 6));
+    }
+
+    #[test]
+    fn position_of_offset_counts_yaml_line_breaks() {
+        assert_eq!(position_of_offset("ab\r\ncd", 5), (2, 2));
+        assert_eq!(position_of_offset("a\u{2028}b", 4), (2, 1));
+        assert_eq!(position_of_offset("abc", 99), (1, 4));
     }
 }

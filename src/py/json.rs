@@ -320,6 +320,47 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    #[test]
+    fn dict_takes_a_mapping_or_pairs_and_raises_where_python_does() {
+        for falsy in [
+            json!(null),
+            json!(false),
+            json!(0),
+            json!(0.0),
+            json!(""),
+            json!([]),
+        ] {
+            assert_eq!(dict(&falsy), Ok(Map::new()), "{falsy}");
+        }
+        let pairs = json!([["a", 1], ["a", 2], "bc", {"d": 1, "e": 2}, [1, 2], [true, 3]]);
+        assert_eq!(
+            Json::Object(dict(&pairs).unwrap()),
+            json!({"a": 2, "b": "c", "d": "e", "1": 2, "True": 3})
+        );
+        let raises = [
+            (json!(5), "TypeError: 'int' object is not iterable"),
+            (json!(1.5), "TypeError: 'float' object is not iterable"),
+            (json!(true), "TypeError: 'bool' object is not iterable"),
+            (json!("ab"), "element #0 has length 1; 2 is required"),
+            (
+                json!([[1, 2], [1, 2, 3]]),
+                "element #1 has length 3; 2 is required",
+            ),
+            (json!([["a", 1], "abc"]), "element #1 has length 3"),
+            (json!([{"a": 1}]), "element #0 has length 1"),
+            (
+                json!([null]),
+                "cannot convert dictionary update sequence element #0",
+            ),
+            (json!([[[1], 2]]), "unhashable type: 'list'"),
+            (json!([[{}, 2]]), "unhashable type: 'dict'"),
+        ];
+        for (v, message) in raises {
+            let e = dict(&v).unwrap_err();
+            assert!(e.contains(message), "{v}: {e}");
+        }
+    }
+
     fn hash(v: &Json) -> u64 {
         let mut h = std::hash::DefaultHasher::new();
         super::hash(v, &mut h);
