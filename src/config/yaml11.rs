@@ -1638,6 +1638,55 @@ mod tests {
         assert_eq!((e.line, e.column), (2, 6));
     }
 
+    /// `fixtures/golden/yaml_scalars.json`: generated plain scalars and PyYAML's reading of
+    /// each (`make.py --yaml-differential`). Every one must read the same here, values
+    /// JSON cannot hold as this module says: a timestamp is its text, an int beyond 64
+    /// bits, an infinity or NaN is null.
+    #[test]
+    fn yaml_scalars_read_as_pyyaml_reads_them() {
+        let file: Json =
+            serde_json::from_str(include_str!("../../fixtures/golden/yaml_scalars.json")).unwrap();
+        let cases = file["cases"].as_array().unwrap();
+        assert!(cases.len() >= 300, "{} cases", cases.len());
+        let mut wrong = Vec::new();
+        for case in cases {
+            let scalar = case["scalar"].as_str().unwrap();
+            let py = &case["pyyaml"];
+            let want = py["value"].clone();
+            let expected: Result<Json, ()> = match py["type"].as_str().unwrap() {
+                "error" => Err(()),
+                "null" => Ok(Json::Null),
+                "bool" | "str" => Ok(want),
+                "int" => Ok(want
+                    .as_str()
+                    .unwrap()
+                    .parse::<i128>()
+                    .map_or(Json::Null, int_json)),
+                "float" => Ok(match want.as_str().unwrap() {
+                    "inf" | "-inf" | "nan" => Json::Null,
+                    r => json!(r.parse::<f64>().unwrap()),
+                }),
+                "timestamp" => Ok(Json::String(scalar.trim().to_string())),
+                other => panic!("{scalar:?}: unexpected reading {other}"),
+            };
+            let got = value(scalar).map_err(|_| ());
+            if got != expected {
+                wrong.push(format!("{scalar:?}: PyYAML {py}, here {got:?}"));
+            }
+        }
+        println!(
+            "{} scalars compared with PyYAML {}",
+            cases.len(),
+            file["pyyaml"]
+        );
+        assert!(
+            wrong.is_empty(),
+            "{} differ:\n{}",
+            wrong.len(),
+            wrong.join("\n")
+        );
+    }
+
     #[test]
     fn position_of_offset_counts_yaml_line_breaks() {
         assert_eq!(position_of_offset("ab\r\ncd", 5), (2, 2));
