@@ -20,6 +20,9 @@ use serde_json::{Map, Value as Json, json};
 use crate::error::Error;
 use crate::py::json::py_int;
 
+mod events;
+pub(crate) mod yaml11;
+
 /// Which defaults the rules start from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Defaults {
@@ -158,6 +161,7 @@ pub struct DiagConfig {
 impl Default for DiagConfig {
     fn default() -> Self {
         Self::from_runtime(&Json::Object(Map::new()), None, Defaults::default())
+            .expect("an empty config has no diagnostics to refuse")
     }
 }
 
@@ -181,17 +185,14 @@ impl DiagConfig {
                     ),
                 });
             }
-            serde_norway::from_str(&text).map_err(|e| {
-                let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-                Error::ConfigParse {
-                    path: path.to_path_buf(),
-                    line,
-                    column,
-                    message: e.to_string(),
-                }
+            yaml11::load(&text, MAX_NESTING).map_err(|e| Error::ConfigParse {
+                path: path.to_path_buf(),
+                line: e.line,
+                column: e.column,
+                message: e.message,
             })?
         };
-        Ok(Self::from_runtime(&raw, Some(path.to_path_buf()), defaults))
+        Self::from_runtime(&raw, Some(path.to_path_buf()), defaults)
     }
 
     /// `--config FILE`, else `config.yaml` in the Hermes home when it exists, else defaults.
@@ -204,12 +205,17 @@ impl DiagConfig {
         if candidate.is_file() {
             Self::load(&candidate, defaults)
         } else {
-            Ok(Self::from_runtime(&Json::Null, None, defaults))
+            Self::from_runtime(&Json::Null, None, defaults)
         }
     }
 
-    /// Fold a parsed runtime config into the rules' dictionary, over `defaults`.
-    pub fn from_runtime(raw: &Json, source: Option<PathBuf>, defaults: Defaults) -> Self {
+    /// Fold a parsed runtime config into the rules' dictionary, over `defaults`. Fails
+    /// where Hermes' fold raises: on a `kanban.diagnostics` that `dict()` refuses.
+    pub fn from_runtime(
+        raw: &Json,
+        source: Option<PathBuf>,
+        defaults: Defaults,
+    ) -> Result<Self, Error> {
         let mut config = Map::new();
         let mut origins = Origins {
             failure_threshold: Origin::Default,
@@ -219,10 +225,13 @@ impl DiagConfig {
         };
         if let Json::Object(raw) = raw {
             if let Some(Json::Object(kanban)) = raw.get("kanban") {
-                let mut diag = match kanban.get("diagnostics") {
-                    Some(Json::Object(d)) => d.clone(),
-                    _ => Map::new(),
-                };
+                // `dict(kanban.get("diagnostics") or {})`: a list of pairs works too.
+                let mut diag =
+                    crate::py::json::dict(kanban.get("diagnostics").unwrap_or(&Json::Null))
+                        .map_err(|message| Error::ConfigDiagnostics {
+                            path: source.clone().unwrap_or_else(|| PathBuf::from("config")),
+                            message,
+                        })?;
                 let from_diag = |key: &str, dotted: &'static str| {
                     if diag.contains_key(key) {
                         Origin::Key(dotted)
@@ -282,12 +291,19 @@ impl DiagConfig {
             origins.failure_threshold = origins.failure_limit;
             origins.derived_fallback = !is_positive_int(Some(&limit));
         }
-        DiagConfig {
+        Ok(DiagConfig {
             map,
             source,
             defaults,
             origins,
-        }
+        })
+    }
+
+    /// A config text read and folded as `load` does, for tests; panics where `load` fails.
+    #[cfg(test)]
+    pub(crate) fn from_yaml(yaml: &str, defaults: Defaults) -> Self {
+        let raw = yaml11::load(yaml, MAX_NESTING).expect("the test config parses");
+        Self::from_runtime(&raw, None, defaults).expect("the test config folds")
     }
 
     pub fn get(&self, key: &str) -> Option<&Json> {
@@ -342,8 +358,8 @@ impl DiagConfig {
 
 /// How deeply a config may nest collections, block and flow together, before it is refused
 /// unparsed. libyaml, which Hermes' loader uses when it can, refuses this depth too (pure
-/// PyYAML runs out of Python recursion well before it). The YAML parser here has its own,
-/// lower limit of 128 levels, but reaches it only after reading the whole file, in time
+/// PyYAML runs out of Python recursion well before it). [`yaml11`] refuses values nested
+/// deeper (through aliases too) when it builds them, but libyaml's scanner takes time
 /// quadratic in the depth of flow nesting (a line of 100k `[` ran for minutes) and memory
 /// linear in block nesting; a linear pre-scan turns anything this deep away first.
 pub const MAX_NESTING: usize = 1000;
@@ -680,7 +696,7 @@ mod tests {
     }
 
     fn cfg_with(yaml: &str, defaults: Defaults) -> DiagConfig {
-        DiagConfig::from_runtime(&serde_norway::from_str(yaml).unwrap(), None, defaults)
+        DiagConfig::from_yaml(yaml, defaults)
     }
 
     /// `failure_threshold`, `failure_limit` and `crash_threshold` as merged (`None` where
@@ -769,7 +785,7 @@ mod tests {
                 .collect::<String>(),
         );
         assert_eq!(deep(&config), None);
-        let parsed: Json = serde_norway::from_str(&config).unwrap();
+        let parsed: Json = yaml11::load(&config, MAX_NESTING).unwrap();
         assert_eq!(parsed["kanban"]["title"], json!(b));
     }
 
@@ -904,6 +920,55 @@ mod tests {
         assert_eq!(
             header(&c)[2],
             (None, "kanban.diagnostics.crash_threshold", false)
+        );
+    }
+
+    #[test]
+    fn diagnostics_given_as_pairs_are_applied_as_dict_reads_them() {
+        let c = cfg("kanban:\n  diagnostics: [[failure_threshold, 4], [crash_threshold, 3]]\n");
+        assert_eq!(merged(&c), [Some(json!(4)), Some(json!(5)), Some(json!(3))]);
+        assert_eq!(header(&c)[0].1, "kanban.diagnostics.failure_threshold");
+        // A two-key mapping inside the list is one pair: its two keys.
+        let c = cfg("kanban:\n  diagnostics:\n    - {failure_threshold: x, 4: y}\n");
+        assert_eq!(c.get("failure_threshold"), Some(&json!("4")));
+        // Falsy values are `{}`.
+        for empty in ["0", "''", "[]", "false", "~"] {
+            let c = cfg(&format!("kanban:\n  diagnostics: {empty}\n"));
+            assert_eq!(merged(&c), [Some(json!(3)), Some(json!(5)), Some(json!(2))]);
+        }
+    }
+
+    #[test]
+    fn diagnostics_that_dict_refuses_refuse_the_config() {
+        for bad in ["5", "yes", "[[failure_threshold, 4, 5]]", "[1]", "abc"] {
+            let raw =
+                yaml11::load(&format!("kanban:\n  diagnostics: {bad}\n"), MAX_NESTING).unwrap();
+            let e = DiagConfig::from_runtime(&raw, Some("c.yaml".into()), Defaults::Unified)
+                .unwrap_err();
+            assert!(
+                matches!(&e, Error::ConfigDiagnostics { path, .. } if path == Path::new("c.yaml")),
+                "{bad}: {e:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn yaml_1_1_spellings_reach_the_thresholds() {
+        // `yes` is True, and int(True) is 1; `010` is octal; `1:04` sexagesimal.
+        let c = cfg("kanban:\n  failure_limit: yes\n");
+        assert_eq!(c.get("failure_threshold"), Some(&json!(true)));
+        assert_eq!(header(&c)[0], (Some(1), "kanban.failure_limit", false));
+        assert_eq!(
+            cfg("kanban:\n  failure_limit: 010\n").get("failure_limit"),
+            Some(&json!(8))
+        );
+        let c = cfg("kanban:\n  diagnostics:\n    stranded_threshold_seconds: 1:04\n");
+        assert_eq!(c.get("stranded_threshold_seconds"), Some(&json!(64)));
+        // `4e0` is a string to PyYAML, and int('4e0') raises: the default.
+        let c = cfg("kanban:\n  diagnostics:\n    failure_threshold: 4e0\n");
+        assert_eq!(
+            header(&c)[0],
+            (Some(3), "kanban.diagnostics.failure_threshold", true)
         );
     }
 

@@ -294,6 +294,20 @@ pub enum Error {
         message: String,
     },
 
+    #[error(
+        "{}: kanban.diagnostics cannot be read as Hermes reads it: {}",
+        esc(.path),
+        esc(.message)
+    )]
+    #[diagnostic(
+        code(kanban_doctor::config::diagnostics),
+        help(
+            "give kanban.diagnostics as a mapping of setting: value; Hermes calls dict() on \
+             it, which fails on this value too"
+        )
+    )]
+    ConfigDiagnostics { path: PathBuf, message: String },
+
     #[error("no task {} on this board", esc(.id))]
     #[diagnostic(
         code(kanban_doctor::diagnose::unknown_task),

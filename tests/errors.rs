@@ -594,6 +594,18 @@ fn config_parse() {
 }
 
 #[test]
+fn config_diagnostics() {
+    let s = Scene::new();
+    s.board("boards/current.db");
+    // Hermes calls dict() on kanban.diagnostics: a number is not iterable.
+    std::fs::write(s.path("config.yaml"), "kanban:\n  diagnostics: 5\n").unwrap();
+    expect(
+        "kanban_doctor::config::diagnostics",
+        &diagnose(&s, &["--config", "config.yaml"]),
+    );
+}
+
+#[test]
 fn diagnose_unknown_task() {
     let s = Scene::new();
     s.board("boards/current.db");

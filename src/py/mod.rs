@@ -164,6 +164,53 @@ pub fn parse_int(s: &str) -> Option<i64> {
     Some(value)
 }
 
+/// `int(s, base)` for base 2, 8, 10 or 16, as PyYAML's constructor calls it on the text of
+/// an `!!int`: surrounding whitespace, one optional sign, for bases 2, 8 and 16 an optional
+/// matching prefix (`0b`, `0o`, `0x`, any case), then digits with single underscores
+/// between them (one may also follow the prefix). `None` where Python raises `ValueError`;
+/// `Some(None)` for a valid number beyond i128, which Python keeps and this cannot.
+pub fn parse_int_base(s: &str, base: u32) -> Option<Option<i128>> {
+    let t = strip_number(s);
+    let (neg, mut body) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let prefix = match base {
+        2 => Some('b'),
+        8 => Some('o'),
+        16 => Some('x'),
+        _ => None,
+    };
+    let mut after_prefix = false;
+    if let Some(p) = prefix {
+        let b = body.as_bytes();
+        if b.len() >= 2 && b[0] == b'0' && b[1].eq_ignore_ascii_case(&(p as u8)) {
+            body = &body[2..];
+            after_prefix = true;
+        }
+    }
+    let underscores_ok =
+        !body.ends_with('_') && !body.contains("__") && (after_prefix || !body.starts_with('_'));
+    if body.trim_start_matches('_').is_empty() || !underscores_ok {
+        return None;
+    }
+    let mut value: Option<i128> = Some(0);
+    for c in body.chars().filter(|&c| c != '_') {
+        let d = i128::from(c.to_digit(base)?);
+        value = value
+            .and_then(|v| v.checked_mul(i128::from(base)))
+            .and_then(|v| {
+                if neg {
+                    v.checked_sub(d)
+                } else {
+                    v.checked_add(d)
+                }
+            });
+    }
+    Some(value)
+}
+
 /// `float(s)` for a string, as far as boards and configs need it: Rust's grammar (which
 /// also takes `inf`, `infinity` and `nan` in any case, with one optional sign) plus
 /// Python's whitespace and underscores, which are allowed only between two digits.
@@ -240,6 +287,30 @@ pub fn is_printable(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn int_with_a_base_takes_its_prefix_sign_and_underscores_as_python_does() {
+        assert_eq!(parse_int_base("0x1f", 16), Some(Some(31)));
+        assert_eq!(parse_int_base(" -0X_1f ", 16), Some(Some(-31)));
+        assert_eq!(parse_int_base("0o17", 8), Some(Some(15)));
+        assert_eq!(parse_int_base("017", 8), Some(Some(15)));
+        assert_eq!(parse_int_base("1_01", 2), Some(Some(5)));
+        assert_eq!(parse_int_base("0012", 10), Some(Some(12)));
+        for bad in ["", "-", "0x", "08", "_1", "1_", "1__0", "0b2"] {
+            let base = if bad == "08" {
+                8
+            } else if bad == "0b2" {
+                2
+            } else {
+                16
+            };
+            assert_eq!(parse_int_base(bad, base), None, "{bad:?}");
+        }
+        // A prefix belongs to its own base only.
+        assert_eq!(parse_int_base("0x10", 10), None);
+        assert_eq!(parse_int_base(&"9".repeat(40), 10), Some(None));
+        assert_eq!(parse_int_base(&"9".repeat(40), 8), None);
+    }
 
     #[test]
     fn strip_treats_information_separators_as_space() {

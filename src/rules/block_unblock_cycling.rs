@@ -279,10 +279,8 @@ mod tests {
 
     #[test]
     fn why_not_names_an_unreadable_window_setting() {
-        let cfg = DiagConfig::from_runtime(
-            &serde_norway::from_str("kanban: {diagnostics: {block_cycle_window_seconds: day}}")
-                .unwrap(),
-            None,
+        let cfg = DiagConfig::from_yaml(
+            "kanban: {diagnostics: {block_cycle_window_seconds: day}}",
             crate::config::Defaults::Unified,
         );
         let (evaluated, why_not) = why(&cfg, &[], 100);

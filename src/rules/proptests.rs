@@ -574,7 +574,7 @@ fn config() -> BoxedStrategy<DiagConfig> {
             if let Some(m) = model {
                 raw.insert("model".into(), m);
             }
-            DiagConfig::from_runtime(&Json::Object(raw), None, defaults)
+            DiagConfig::from_runtime(&Json::Object(raw), None, defaults).unwrap()
         })
         .boxed()
 }

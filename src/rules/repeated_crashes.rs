@@ -305,9 +305,8 @@ mod tests {
 
     #[test]
     fn why_not_names_an_unreadable_threshold_setting() {
-        let cfg = DiagConfig::from_runtime(
-            &serde_norway::from_str("kanban: {diagnostics: {crash_threshold: two}}").unwrap(),
-            None,
+        let cfg = DiagConfig::from_yaml(
+            "kanban: {diagnostics: {crash_threshold: two}}",
             crate::config::Defaults::Unified,
         );
         let p = RepeatedCrashes::params(&cfg, 0);

@@ -262,9 +262,8 @@ mod tests {
 
     #[test]
     fn why_not_names_an_unreadable_threshold_setting() {
-        let cfg = DiagConfig::from_runtime(
-            &serde_norway::from_str("kanban: {diagnostics: {blocked_stale_hours: soon}}").unwrap(),
-            None,
+        let cfg = DiagConfig::from_yaml(
+            "kanban: {diagnostics: {blocked_stale_hours: soon}}",
             crate::config::Defaults::Unified,
         );
         let p = StuckInBlocked::params(&cfg, 0);

@@ -282,8 +282,7 @@ mod tests {
     use crate::py::value::Value;
 
     fn status(yaml: &str) -> Option<AuxStatus> {
-        let raw = serde_norway::from_str(yaml).unwrap();
-        aux_status(DiagConfig::from_runtime(&raw, None, crate::config::Defaults::Unified).map())
+        aux_status(DiagConfig::from_yaml(yaml, crate::config::Defaults::Unified).map())
     }
 
     fn triage() -> TaskRow {
