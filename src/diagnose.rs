@@ -50,7 +50,7 @@ pub struct TaskReport {
 }
 
 fn ser_value<S: serde::Serializer>(v: &Value, s: S) -> std::result::Result<S::Ok, S::Error> {
-    v.to_json().serialize(s)
+    crate::py::object::Object::from(v).serialize(s)
 }
 
 /// A rule that raised for some tasks (its result dropped there, as Hermes drops it).

@@ -9,10 +9,16 @@
 //!   knows, for the first line of an error), code-point slicing and `len()` (titles are cut
 //!   at 500 code points, not bytes), `repr()` of a string (the quote choice and escapes the
 //!   reference's messages show) and `str.isprintable()`.
-//! - **Numbers** (this module): `int()` and `float()` of text (Python's underscore grammar,
-//!   surrounding whitespace, `inf`/`nan`), `int()` of a float (truncation, and the error on
-//!   a non-finite one), `round()` with ties to even and `format(x, ".1f")` (ages in hours),
-//!   and `repr()` of a float (shortest round-trip, always with a `.0` or an exponent sign).
+//! - **Numbers** (this module and [`int`]): `int()` and `float()` of text (decimal digits
+//!   of every script, Python's underscore grammar, the whitespace they skip, which is not
+//!   `str.strip()`'s, `inf`/`nan`), `int()` of bytes (ASCII only) and of a float
+//!   (truncation, and the error on a non-finite one), ints of any size with their exact
+//!   comparisons against floats and their correctly rounded division, `round()` with ties
+//!   to even and `format(x, ".1f")` (ages in hours), and `repr()` of a float (shortest
+//!   round-trip, always with a `.0` or an exponent sign).
+//! - **Output** ([`object`]): the values a diagnostic carries, including the numbers a JSON
+//!   value cannot hold, which `json.dumps` prints as all their digits or as `Infinity` and
+//!   `NaN`.
 //! - **Cells** ([`value`]): the dynamically typed SQLite cell as `sqlite3` hands it to
 //!   Python (None, int, float, str, bytes), its truthiness, `int(x or 0)` and `str(x)`.
 //! - **JSON** ([`json`]): `json.loads` (as far as serde_json agrees; see its notes), the
@@ -21,7 +27,9 @@
 //!   agrees with it, and `json.dumps` in both layouts the tool writes (`indent=2` for
 //!   reports, default separators for event payloads), with Python's float rendering.
 
+pub mod int;
 pub mod json;
+pub mod object;
 pub mod value;
 
 use std::fmt::Write as _;
@@ -125,50 +133,55 @@ pub fn float_to_int(x: f64) -> Option<i64> {
     Some(t as i64)
 }
 
-/// The whitespace `int()` and `float()` skip around a number: Unicode `White_Space`, which
-/// is ASCII `\t\n\v\f\r` and space plus non-ASCII whitespace. Unlike [`strip`], not the
-/// information separators U+001C..U+001F: CPython passes ASCII through unchanged and then
-/// skips only C whitespace, so `int('\x1c12')` raises where `'\x1c12'.strip()` is `'12'`.
-fn strip_number(s: &str) -> &str {
-    s.trim_matches(char::is_whitespace)
-}
-
-/// `int(s)` for a string: optional surrounding whitespace, an optional sign, decimal digits
-/// with single underscores between them. `None` where Python raises `ValueError`, and for
-/// values beyond i64 (which Python would keep but SQLite cannot hold).
-pub fn parse_int(s: &str) -> Option<i64> {
-    let t = strip_number(s);
-    let (neg, body) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    if body.is_empty() || body.starts_with('_') || body.ends_with('_') || body.contains("__") {
+/// The value of a decimal digit of any script, as `int()` and `float()` read it: ASCII
+/// `0`..`9`, and every character of general category Nd (`'٤'`, `'４'`, `'𝟜'`). Nd
+/// characters come in runs of ten, zero first, so the value is the distance from the start
+/// of the run, modulo ten (some runs of ten follow one another directly).
+///
+/// The categories are the `unicode-general-category` crate's (Unicode 16.0), as for
+/// [`is_printable`]; the reference's Python 3.11 has Unicode 14.0, so the digits added in
+/// 15.0 and 16.0 (Kawi, Nag Mundari, Garay, …) are digits here and not there.
+pub fn decimal_value(c: char) -> Option<u32> {
+    use unicode_general_category::{GeneralCategory, get_general_category};
+    if let Some(d) = c.to_digit(10) {
+        return Some(d);
+    }
+    let is_nd = |c: char| get_general_category(c) == GeneralCategory::DecimalNumber;
+    if c.is_ascii() || !is_nd(c) {
         return None;
     }
-    let mut value: i64 = 0;
-    for c in body.chars() {
-        if c == '_' {
-            continue;
-        }
-        // Python's int() accepts any Unicode decimal digit; boards hold ASCII in practice.
-        let d = i64::from(c.to_digit(10)?);
-        // Accumulate towards the sign, so that i64::MIN is reachable.
-        value = value.checked_mul(10)?;
-        value = if neg {
-            value.checked_sub(d)?
-        } else {
-            value.checked_add(d)?
-        };
+    let mut start = c as u32;
+    while start > 0 && char::from_u32(start - 1).is_some_and(is_nd) {
+        start -= 1;
     }
-    Some(value)
+    Some((c as u32 - start) % 10)
 }
 
-/// `float(s)` for a string, as far as boards and configs need it: Rust's grammar (which
-/// also takes `inf`, `infinity` and `nan` in any case, with one optional sign) plus
-/// Python's whitespace and underscores, which are allowed only between two digits.
+/// `int(s)` for a string, where the result fits in an `i64` (see [`int::Int::parse`] for
+/// the grammar). `None` where Python raises `ValueError`, and for values beyond i64, which
+/// the thresholds read with it cannot use.
+pub fn parse_int(s: &str) -> Option<i64> {
+    int::Int::parse(s)?.to_i64()
+}
+
+/// `float(s)` for a string. Python first maps non-ASCII whitespace to spaces and decimal
+/// digits of any script to ASCII digits (leaving ASCII as it is), then skips surrounding
+/// whitespace and reads `[sign] (digits [. [digits]] | . digits) [(e|E) [sign] digits]`
+/// or `inf`, `infinity`, `nan` in any case. Underscores are allowed only between two
+/// digits, anywhere in the literal. Rust's grammar is the same once those steps are done.
 pub fn parse_float(s: &str) -> Option<f64> {
-    let t = strip_number(s);
+    let mut ascii = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_ascii() {
+            ascii.push(c);
+        } else if c.is_whitespace() {
+            ascii.push(' ');
+        } else {
+            ascii.push(char::from_digit(decimal_value(c)?, 10)?);
+        }
+    }
+    // ASCII whitespace is exactly the ASCII part of Unicode White_Space.
+    let t = ascii.trim_matches(|c: char| c.is_ascii_whitespace() || c == '\x0b');
     let b = t.as_bytes();
     let digit_at = |i: Option<usize>| i.and_then(|i| b.get(i)).is_some_and(u8::is_ascii_digit);
     let misplaced = (0..b.len())
