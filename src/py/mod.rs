@@ -352,6 +352,114 @@ mod tests {
     }
 
     #[test]
+    fn int_reads_decimal_digits_of_every_script() {
+        // Checked against Python 3.11: int('١٧٦٧٢٢٥٦٠٠'), int('４'), int('1٢3'), int('𝟠'),
+        // int('-०७'), int('+٠').
+        assert_eq!(parse_int("١٧٦٧٢٢٥٦٠٠"), Some(1_767_225_600));
+        assert_eq!(parse_int("４"), Some(4));
+        assert_eq!(parse_int("1٢3"), Some(123));
+        assert_eq!(parse_int("\u{1d7e0}"), Some(8));
+        assert_eq!(parse_int("-०७"), Some(-7));
+        assert_eq!(parse_int("+٠"), Some(0));
+        // Digits that are not decimals: superscripts, fractions, Roman numerals, circled.
+        for s in ["\u{b2}", "1\u{b2}", "\u{bd}", "\u{2167}", "\u{2460}"] {
+            assert_eq!(parse_int(s), None, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn decimal_value_counts_from_the_start_of_each_run_of_ten() {
+        // The mathematical digits are five runs of ten with no gap between them.
+        assert_eq!(decimal_value('\u{1d7ce}'), Some(0));
+        assert_eq!(decimal_value('\u{1d7d7}'), Some(9));
+        assert_eq!(decimal_value('\u{1d7d8}'), Some(0));
+        assert_eq!(decimal_value('\u{1d7ff}'), Some(9));
+        assert_eq!(decimal_value('\u{669}'), Some(9));
+        assert_eq!(decimal_value('\u{ff10}'), Some(0));
+        assert_eq!(decimal_value('a'), None);
+        assert_eq!(decimal_value('\u{2070}'), None);
+    }
+
+    #[test]
+    fn int_allows_an_underscore_only_between_two_digits() {
+        assert_eq!(parse_int("1_0"), Some(10));
+        assert_eq!(parse_int("1_767_225_600"), Some(1_767_225_600));
+        assert_eq!(parse_int("١_٢"), Some(12));
+        assert_eq!(parse_int(" -1_0 "), Some(-10));
+        for s in [
+            "1__0", "_1", "10_", "+_1", "-_1", "1_ 0", " _1", "_", "1_\u{a0}",
+        ] {
+            assert_eq!(parse_int(s), None, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn int_skips_whitespace_only_around_the_sign_and_digits() {
+        assert_eq!(parse_int("\u{3000}-1\u{3000}"), Some(-1));
+        assert_eq!(parse_int("\u{202f}7\u{205f}"), Some(7));
+        // Python: int('-\xa01') and int('1\xa02') raise.
+        for s in ["-\u{a0}1", "1\u{a0}2", "1 2", "- 1", "12\0", "\u{feff}12"] {
+            assert_eq!(parse_int(s), None, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn float_reads_every_spelling_python_accepts() {
+        for (s, x) in [
+            ("inf", f64::INFINITY),
+            ("-Infinity", f64::NEG_INFINITY),
+            ("+INF", f64::INFINITY),
+            ("1e5", 1e5),
+            ("1E+5", 1e5),
+            (" 1.5 ", 1.5),
+            ("+.5", 0.5),
+            ("-.5e-3", -0.0005),
+            ("1.e5", 1e5),
+            ("007", 7.0),
+            ("1e-400", 0.0),
+            ("١.٥", 1.5),
+            ("1e١", 10.0),
+            ("١_٢.٥", 12.5),
+            ("\u{3000}４\u{3000}", 4.0),
+        ] {
+            assert_eq!(parse_float(s), Some(x), "{s:?}");
+        }
+        assert!(parse_float("nan").is_some_and(f64::is_nan));
+        assert!(parse_float(" +nAn ").is_some_and(f64::is_nan));
+    }
+
+    #[test]
+    fn float_refuses_what_python_refuses() {
+        for s in [
+            ".e5",
+            "e5",
+            ".",
+            "1e",
+            "1e+",
+            "infinit",
+            "infinityy",
+            "in f",
+            "nan(1)",
+            "0x10",
+            "1e5_",
+            "1e_5",
+            "1e+_5",
+            "_1.5",
+            "1.5_",
+            "1\u{a0}.5",
+            "\x1c1.5",
+            "1.5\x1f",
+            "",
+            "  ",
+            "1.5\0",
+            "\u{b2}",
+            "ｉnf",
+        ] {
+            assert_eq!(parse_float(s), None, "{s:?}");
+        }
+    }
+
+    #[test]
     fn repr_picks_quotes_and_escapes_like_python() {
         assert_eq!(str_repr("bob"), "'bob'");
         assert_eq!(str_repr("o'neil"), "\"o'neil\"");

@@ -168,6 +168,13 @@ mod tests {
         );
         assert!(Value::Blob(b"\xc2\xa012".to_vec()).int_or_zero().is_err());
         assert!(Value::Blob(b"\x1c12".to_vec()).int_or_zero().is_err());
+        // Nor are bytes decoded for other scripts' digits, and a NUL ends nothing.
+        assert!(Value::Blob("١٢".as_bytes().to_vec()).int_or_zero().is_err());
+        assert!(Value::Blob(b"12\x00".to_vec()).int_or_zero().is_err());
+        assert_eq!(
+            Value::Blob(b"\x0b12\x0c".to_vec()).int_or_zero(),
+            Ok(Int::Small(12))
+        );
         assert_eq!(
             Value::Text("\u{a0}12".into()).int_or_zero(),
             Ok(Int::Small(12))
