@@ -5,23 +5,27 @@
 //! Boards can hold such values (a REAL timestamp, a long string of digits), and the
 //! reference then prints them, compares them with floats exactly and divides them with a
 //! correctly rounded result. [`Int`] does the same: an `i64` for every value that fits
-//! (no allocation on the common path), and sign and magnitude beyond that.
+//! (no allocation on the common path), and a [`num_bigint::BigInt`] beyond that.
 //!
 //! Only what the reference's rules do with integers is here: parsing (`int(str)`), `int()`
 //! of a float, subtraction, comparison with ints and floats, `float()` and true division
-//! by a small int, and `str()`.
+//! by a small int, and `str()`. The arithmetic is `num-bigint`'s; what is Python's own
+//! (the `int()` grammar, the digit limit, exact comparison with a float, `OverflowError`
+//! where a float cannot hold the result, true division rounded once) is written on top.
 
 use std::cmp::Ordering;
 use std::fmt;
+
+use num_bigint::{BigInt, BigUint};
+use num_traits::{FromPrimitive, Signed, ToPrimitive, Zero};
 
 /// An integer of any size, compared and printed as Python does.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Int {
     /// Every value that fits in an `i64` is held here, so equal values are equal variants.
     Small(i64),
-    /// A value beyond `i64`: its sign and its magnitude, base 2^32, least significant
-    /// limb first, without leading zero limbs.
-    Big { negative: bool, magnitude: Vec<u32> },
+    /// A value beyond `i64`, and only such a value.
+    Big(BigInt),
 }
 
 impl Default for Int {
@@ -46,7 +50,7 @@ impl From<i128> for Int {
     fn from(v: i128) -> Self {
         match i64::try_from(v) {
             Ok(s) => Int::Small(s),
-            Err(_) => Int::from_parts(v < 0, mag_from_u128(v.unsigned_abs())),
+            Err(_) => Int::Big(BigInt::from(v)),
         }
     }
 }
@@ -56,39 +60,11 @@ impl From<i128> for Int {
 pub const MAX_STR_DIGITS: usize = 4300;
 
 impl Int {
-    /// The value with this sign and magnitude, as a `Small` whenever it fits.
-    fn from_parts(negative: bool, mut magnitude: Vec<u32>) -> Int {
-        while magnitude.last() == Some(&0) {
-            magnitude.pop();
-        }
-        if magnitude.len() <= 2 {
-            let m = magnitude
-                .iter()
-                .rev()
-                .fold(0u64, |acc, &l| (acc << 32) | u64::from(l));
-            let v = if negative {
-                -i128::from(m)
-            } else {
-                i128::from(m)
-            };
-            if let Ok(s) = i64::try_from(v) {
-                return Int::Small(s);
-            }
-        }
-        Int::Big {
-            negative,
-            magnitude,
-        }
-    }
-
-    /// Sign and magnitude, whichever variant holds the value.
-    fn parts(&self) -> (bool, Vec<u32>) {
-        match self {
-            Int::Small(v) => (*v < 0, mag_from_u128(u128::from(v.unsigned_abs()))),
-            Int::Big {
-                negative,
-                magnitude,
-            } => (*negative, magnitude.clone()),
+    /// The value, as a `Small` whenever it fits.
+    fn from_big(b: BigInt) -> Int {
+        match b.to_i64() {
+            Some(s) => Int::Small(s),
+            None => Int::Big(b),
         }
     }
 
@@ -96,7 +72,7 @@ impl Int {
     pub fn to_i64(&self) -> Option<i64> {
         match self {
             Int::Small(v) => Some(*v),
-            Int::Big { .. } => None,
+            Int::Big(_) => None,
         }
     }
 
@@ -115,15 +91,8 @@ impl Int {
         if (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&t) {
             return Some(Int::Small(t as i64));
         }
-        // |t| >= 2^63: an integer m * 2^e with a 53-bit m and e > 0.
-        let bits = t.to_bits();
-        let exponent = ((bits >> 52) & 0x7ff) as u32;
-        let mantissa = (bits & ((1 << 52) - 1)) | (1 << 52);
-        let shift = exponent - 1075;
-        Some(Int::from_parts(
-            t < 0.0,
-            mag_shl(&mag_from_u128(u128::from(mantissa)), shift),
-        ))
+        // |t| >= 2^63: an integer, which `BigInt::from_f64` converts exactly.
+        BigInt::from_f64(t).map(Int::from_big)
     }
 
     /// `int(s)` for a str. Python first maps every non-ASCII whitespace character to a space
@@ -140,7 +109,7 @@ impl Int {
             _ => (false, t),
         };
         let mut small: i64 = 0;
-        let mut big: Option<Vec<u32>> = None;
+        let mut big: Option<BigInt> = None;
         let mut digits = 0usize;
         let mut after_underscore = false;
         for c in body.chars() {
@@ -164,13 +133,12 @@ impl Int {
                     .and_then(|v| v.checked_add(i64::from(d)))
                 {
                     Some(v) => small = v,
-                    None => {
-                        let mut m = mag_from_u128(small as u128);
-                        mag_mul_add(&mut m, 10, d);
-                        big = Some(m);
-                    }
+                    None => big = Some(BigInt::from(small) * 10u32 + d),
                 },
-                Some(m) => mag_mul_add(m, 10, d),
+                Some(m) => {
+                    *m *= 10u32;
+                    *m += d;
+                }
             }
         }
         if digits == 0 || after_underscore {
@@ -179,7 +147,8 @@ impl Int {
         Some(match big {
             None if negative => Int::Small(-small),
             None => Int::Small(small),
-            Some(m) => Int::from_parts(negative, m),
+            Some(m) if negative => Int::from_big(-m),
+            Some(m) => Int::from_big(m),
         })
     }
 
@@ -198,10 +167,10 @@ impl Int {
         match self {
             // `as` rounds to nearest, ties to even.
             Int::Small(v) => Some(*v as f64),
-            Int::Big {
-                negative,
-                magnitude,
-            } => mag_to_f64(magnitude, false, 0).map(|f| if *negative { -f } else { f }),
+            Int::Big(b) => {
+                let f = magnitude_to_f64(b.magnitude())?;
+                Some(if b.is_negative() { -f } else { f })
+            }
         }
     }
 
@@ -210,17 +179,29 @@ impl Int {
     /// raises `OverflowError`.
     pub fn div_to_f64(&self, d: u32) -> Option<f64> {
         assert!(d > 0, "division by zero");
-        let (negative, magnitude) = self.parts();
-        // Below 2^53 both operands are exact floats, and IEEE division rounds correctly.
-        if mag_bits(&magnitude) <= 53 {
-            let f = mag_to_f64(&magnitude, false, 0)? / f64::from(d);
-            return Some(if negative { -f } else { f });
-        }
-        // Scale up so the integer quotient has more bits than a float keeps; the
-        // remainder then only decides ties.
-        const SCALE: u32 = 96;
-        let (q, r) = mag_divrem_small(&mag_shl(&magnitude, SCALE), d);
-        let f = mag_to_f64(&q, r != 0, -(SCALE as i32))?;
+        let (negative, magnitude) = match self {
+            Int::Small(v) => (*v < 0, BigUint::from(v.unsigned_abs())),
+            Int::Big(b) => (b.is_negative(), b.magnitude().clone()),
+        };
+        let bits = magnitude.bits();
+        let f = if bits <= 53 {
+            // Both operands are exact floats, and IEEE division rounds correctly.
+            magnitude_to_f64(&magnitude)? / f64::from(d)
+        } else {
+            // Scale up so the integer quotient keeps at least 55 bits (d < 2^32): two more
+            // than a float's 53, so its lowest bit lies below the rounding bit. Setting that
+            // bit when the division leaves a remainder (round to odd) makes the one
+            // correctly rounded conversion of the quotient round the exact value.
+            let shift = (55 + 32u64).saturating_sub(bits);
+            let scaled = magnitude << shift;
+            let mut q = &scaled / d;
+            if !(&scaled % d).is_zero() {
+                q.set_bit(0, true);
+            }
+            // Exact: the quotient is at least 2^54 and shift at most 33, so the result is
+            // a normal float and the power of two is exact.
+            magnitude_to_f64(&q)? * 2f64.powi(-(shift as i32))
+        };
         Some(if negative { -f } else { f })
     }
 
@@ -256,22 +237,39 @@ impl Int {
 
     /// `self - other`, exact.
     pub fn sub(&self, other: &Int) -> Int {
-        if let (Int::Small(a), Int::Small(b)) = (self, other) {
-            return Int::from(i128::from(*a) - i128::from(*b));
-        }
-        let (an, am) = self.parts();
-        let (bn, bm) = other.parts();
-        // a - b = a + (-b)
-        let bn = !bn;
-        if an == bn {
-            return Int::from_parts(an, mag_add(&am, &bm));
-        }
-        match mag_cmp(&am, &bm) {
-            Ordering::Equal => Int::Small(0),
-            Ordering::Greater => Int::from_parts(an, mag_sub(&am, &bm)),
-            Ordering::Less => Int::from_parts(bn, mag_sub(&bm, &am)),
+        match (self, other) {
+            (Int::Small(a), Int::Small(b)) => Int::from(i128::from(*a) - i128::from(*b)),
+            (Int::Small(a), Int::Big(b)) => Int::from_big(*a - b),
+            (Int::Big(a), Int::Small(b)) => Int::from_big(a - *b),
+            (Int::Big(a), Int::Big(b)) => Int::from_big(a - b),
         }
     }
+}
+
+/// `m` as a float, rounded to nearest with ties to even as Python's `int.__float__` does;
+/// `None` where it rounds to 2^1024 or beyond, where Python raises `OverflowError`.
+///
+/// Not `num-bigint`'s own `to_f64`, which means to round the same way but, in 0.5.1,
+/// looks at only the lowest bit of each limb below its top 64 bits when the top limb is
+/// not full: it rounds `2**128 + 2**75 + 2` down to `2.0**128`, where Python rounds up.
+fn magnitude_to_f64(m: &BigUint) -> Option<f64> {
+    let bits = m.bits();
+    if bits <= 64 {
+        // `as` rounds to nearest, ties to even.
+        return Some(m.to_u64()? as f64);
+    }
+    // At least 2^1024.
+    if bits > 1024 {
+        return None;
+    }
+    // The top 64 bits, with the lowest of them set when any bit below is (round to odd):
+    // `as` keeps 53 and rounds on the rest, so it rounds the whole value correctly.
+    let shift = bits - 64;
+    let top = (m >> shift).to_u64()?;
+    let below = m.trailing_zeros().is_some_and(|z| z < shift);
+    // Exact but for overflow: a power of two no larger than 2^960.
+    let f = (top | u64::from(below)) as f64 * 2f64.powi(shift as i32);
+    f.is_finite().then_some(f)
 }
 
 impl Ord for Int {
@@ -279,29 +277,15 @@ impl Ord for Int {
         match (self, other) {
             (Int::Small(a), Int::Small(b)) => a.cmp(b),
             // A big value lies beyond every small one, on its own side of zero.
-            (Int::Big { negative, .. }, Int::Small(_)) => {
-                if *negative {
+            (Int::Big(a), Int::Small(_)) => {
+                if a.is_negative() {
                     Ordering::Less
                 } else {
                     Ordering::Greater
                 }
             }
-            (Int::Small(_), Int::Big { .. }) => other.cmp(self).reverse(),
-            (
-                Int::Big {
-                    negative: an,
-                    magnitude: am,
-                },
-                Int::Big {
-                    negative: bn,
-                    magnitude: bm,
-                },
-            ) => match (an, bn) {
-                (false, true) => Ordering::Greater,
-                (true, false) => Ordering::Less,
-                (false, false) => mag_cmp(am, bm),
-                (true, true) => mag_cmp(bm, am),
-            },
+            (Int::Small(_), Int::Big(_)) => other.cmp(self).reverse(),
+            (Int::Big(a), Int::Big(b)) => a.cmp(b),
         }
     }
 }
@@ -329,186 +313,9 @@ impl fmt::Display for Int {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Int::Small(v) => write!(f, "{v}"),
-            Int::Big {
-                negative,
-                magnitude,
-            } => {
-                const CHUNK: u32 = 1_000_000_000;
-                let mut chunks = Vec::new();
-                let mut rest = magnitude.clone();
-                while !rest.is_empty() {
-                    let (q, r) = mag_divrem_small(&rest, CHUNK);
-                    chunks.push(r);
-                    rest = q;
-                }
-                if *negative {
-                    f.write_str("-")?;
-                }
-                let mut it = chunks.iter().rev();
-                if let Some(first) = it.next() {
-                    write!(f, "{first}")?;
-                }
-                it.try_for_each(|c| write!(f, "{c:09}"))
-            }
+            Int::Big(b) => write!(f, "{b}"),
         }
     }
-}
-
-// Magnitudes: base 2^32, least significant limb first, no leading zero limbs.
-
-fn mag_from_u128(mut v: u128) -> Vec<u32> {
-    let mut m = Vec::new();
-    while v != 0 {
-        m.push(v as u32);
-        v >>= 32;
-    }
-    m
-}
-
-fn mag_cmp(a: &[u32], b: &[u32]) -> Ordering {
-    a.len()
-        .cmp(&b.len())
-        .then_with(|| a.iter().rev().cmp(b.iter().rev()))
-}
-
-fn mag_add(a: &[u32], b: &[u32]) -> Vec<u32> {
-    let (long, short) = if a.len() >= b.len() { (a, b) } else { (b, a) };
-    let mut out = Vec::with_capacity(long.len() + 1);
-    let mut carry = 0u64;
-    for (i, &l) in long.iter().enumerate() {
-        let s = u64::from(l) + u64::from(short.get(i).copied().unwrap_or(0)) + carry;
-        out.push(s as u32);
-        carry = s >> 32;
-    }
-    if carry != 0 {
-        out.push(carry as u32);
-    }
-    out
-}
-
-/// `a - b` for `a >= b`.
-fn mag_sub(a: &[u32], b: &[u32]) -> Vec<u32> {
-    let mut out = Vec::with_capacity(a.len());
-    let mut borrow = 0i64;
-    for (i, &l) in a.iter().enumerate() {
-        let mut d = i64::from(l) - i64::from(b.get(i).copied().unwrap_or(0)) - borrow;
-        borrow = i64::from(d < 0);
-        if d < 0 {
-            d += 1 << 32;
-        }
-        out.push(d as u32);
-    }
-    while out.last() == Some(&0) {
-        out.pop();
-    }
-    out
-}
-
-/// `m = m * mul + add`.
-fn mag_mul_add(m: &mut Vec<u32>, mul: u32, add: u32) {
-    let mut carry = u64::from(add);
-    for l in m.iter_mut() {
-        let p = u64::from(*l) * u64::from(mul) + carry;
-        *l = p as u32;
-        carry = p >> 32;
-    }
-    if carry != 0 {
-        m.push(carry as u32);
-    }
-}
-
-fn mag_divrem_small(a: &[u32], d: u32) -> (Vec<u32>, u32) {
-    let mut q = vec![0u32; a.len()];
-    let mut r = 0u64;
-    for i in (0..a.len()).rev() {
-        let cur = (r << 32) | u64::from(a[i]);
-        q[i] = (cur / u64::from(d)) as u32;
-        r = cur % u64::from(d);
-    }
-    while q.last() == Some(&0) {
-        q.pop();
-    }
-    (q, r as u32)
-}
-
-fn mag_shl(a: &[u32], bits: u32) -> Vec<u32> {
-    if a.is_empty() {
-        return Vec::new();
-    }
-    let (limbs, bits) = ((bits / 32) as usize, bits % 32);
-    let mut out = vec![0u32; limbs];
-    let mut carry = 0u32;
-    for &l in a {
-        if bits == 0 {
-            out.push(l);
-        } else {
-            out.push((l << bits) | carry);
-            carry = l >> (32 - bits);
-        }
-    }
-    if carry != 0 {
-        out.push(carry);
-    }
-    out
-}
-
-fn mag_bits(a: &[u32]) -> u32 {
-    match a.last() {
-        None => 0,
-        Some(&top) => (a.len() as u32 - 1) * 32 + (32 - top.leading_zeros()),
-    }
-}
-
-/// `m * 2^scale` as a float, rounded to nearest with ties to even; `sticky` says that the
-/// exact value lies strictly above `m * 2^scale` (by less than one unit of `m`). `None`
-/// when the result overflows. The callers' results never fall in the subnormal range.
-fn mag_to_f64(m: &[u32], sticky: bool, scale: i32) -> Option<f64> {
-    let n = mag_bits(m);
-    if n == 0 {
-        return Some(0.0);
-    }
-    // The 64 most significant bits, and whether any bit below them is set.
-    let mut top: u64 = 0;
-    let mut below = sticky;
-    for i in (0..n).rev().take(64) {
-        let bit = (m[(i / 32) as usize] >> (i % 32)) & 1;
-        top = (top << 1) | u64::from(bit);
-    }
-    if n < 64 {
-        top <<= 64 - n;
-    } else {
-        below |= (0..n - 64).any(|i| (m[(i / 32) as usize] >> (i % 32)) & 1 == 1);
-    }
-    // Keep 53 bits; bit 10 is the rounding bit, bits 0..9 and `below` the sticky part.
-    let mut keep = top >> 11;
-    let guard = top & (1 << 10) != 0;
-    let rest = top & ((1 << 10) - 1) != 0 || below;
-    if guard && (rest || keep & 1 == 1) {
-        keep += 1;
-    }
-    let mut exp = n as i64 - 53 + i64::from(scale);
-    if keep == 1 << 53 {
-        keep >>= 1;
-        exp += 1;
-    }
-    // keep < 2^53, so the value is below 2^(exp + 53); the largest float is below 2^1024.
-    if exp + 53 > 1024 {
-        return None;
-    }
-    Some(ldexp(keep as f64, exp as i32))
-}
-
-/// `x * 2^e`, exact for the normal results the callers produce.
-fn ldexp(mut x: f64, mut e: i32) -> f64 {
-    while e > 1000 {
-        x *= 2f64.powi(1000);
-        e -= 1000;
-    }
-    while e < -1000 {
-        x *= 2f64.powi(-1000);
-        e += 1000;
-    }
-    x * 2f64.powi(e)
 }
 
 #[cfg(test)]
@@ -676,6 +483,80 @@ mod tests {
         let huge = Int::parse(&format!("1{}", "0".repeat(400))).unwrap();
         assert_eq!(huge.div_to_f64(3600), None);
         assert_eq!(huge.to_f64(), None);
+    }
+
+    #[test]
+    fn float_of_a_big_int_rounds_on_every_bit() {
+        // float(2**100 + 2**47): halfway between two floats, it rounds to the even one,
+        // 2.0**100. One more or one less, far below the top 64 bits, decides the way.
+        let two_100 = 2f64.powi(100);
+        let ulp = 2f64.powi(48);
+        assert_eq!(
+            int("1267650600228229542234191560704").to_f64(),
+            Some(two_100)
+        );
+        assert_eq!(
+            int("1267650600228229542234191560705").to_f64(),
+            Some(two_100 + ulp)
+        );
+        assert_eq!(
+            int("-1267650600228229542234191560705").to_f64(),
+            Some(-(two_100 + ulp))
+        );
+        assert_eq!(
+            int("1267650600228229542234191560703").to_f64(),
+            Some(two_100)
+        );
+        // float(2**100 + 3 * 2**47): halfway again, and here the even float is above.
+        assert_eq!(
+            int("1267650600228229823709168271360").to_f64(),
+            Some(two_100 + 2.0 * ulp)
+        );
+        // float(2**128 + 2**75 + 2) rounds up: the set bit is in the lowest limb but is
+        // not its lowest bit (num-bigint 0.5.1's own to_f64 rounds this one down).
+        let two_128 = 2f64.powi(128);
+        assert_eq!(
+            int("340282366920938501242306470388929921024").to_f64(),
+            Some(two_128)
+        );
+        assert_eq!(
+            int("340282366920938501242306470388929921026").to_f64(),
+            Some(two_128 + 2f64.powi(76))
+        );
+    }
+
+    #[test]
+    fn true_division_rounds_once_at_every_size() {
+        // 3 * (2**54 + 2) / 3 lies halfway between two floats and rounds to the even one;
+        // one more tips it up. float(n) / 3 gives 1.8014398509481988e+16 for all three.
+        assert_eq!(
+            int("54043195528445958").div_to_f64(3),
+            Some(18_014_398_509_481_984.0)
+        );
+        assert_eq!(
+            int("54043195528445959").div_to_f64(3),
+            Some(18_014_398_509_481_988.0)
+        );
+        assert_eq!(
+            int("54043195528445957").div_to_f64(3),
+            Some(18_014_398_509_481_984.0)
+        );
+        // (10**300 + 1) / 7, a quotient far wider than a float, of either sign.
+        let big = int(&format!("1{}1", "0".repeat(299)));
+        assert_eq!(big.div_to_f64(7), Some(1.428_571_428_571_428_6e299));
+        assert_eq!(
+            Int::Small(0).sub(&big).div_to_f64(7),
+            Some(-1.428_571_428_571_428_6e299)
+        );
+        // (2**1025 - 2**971) / 2 rounds to 2**1024 and raises OverflowError; one less
+        // gives the largest float.
+        let two_1024 = Int::from_f64(2f64.powi(1023))
+            .unwrap()
+            .sub(&Int::from_f64(-(2f64.powi(1023))).unwrap());
+        let two_1025 = two_1024.sub(&Int::Small(0).sub(&two_1024));
+        let edge = two_1025.sub(&Int::from_f64(2f64.powi(971)).unwrap());
+        assert_eq!(edge.div_to_f64(2), None);
+        assert_eq!(edge.sub(&Int::Small(1)).div_to_f64(2), Some(f64::MAX));
     }
 
     #[test]
