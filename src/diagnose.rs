@@ -70,11 +70,11 @@ impl Serialize for TaskReport {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(None)?;
-        m.serialize_entry("task_id", &self.task_id.to_json())?;
+        m.serialize_entry("task_id", &crate::py::object::Object::from(&self.task_id))?;
         if let Some(l) = &self.listing {
-            m.serialize_entry("title", &l.title.to_json())?;
-            m.serialize_entry("status", &l.status.to_json())?;
-            m.serialize_entry("assignee", &l.assignee.to_json())?;
+            m.serialize_entry("title", &crate::py::object::Object::from(&l.title))?;
+            m.serialize_entry("status", &crate::py::object::Object::from(&l.status))?;
+            m.serialize_entry("assignee", &crate::py::object::Object::from(&l.assignee))?;
         }
         m.serialize_entry("diagnostics", &self.diagnostics)?;
         m.end()

@@ -814,3 +814,74 @@ fn repeated_ids_are_merged_before_the_severity_filter() {
     assert_eq!(kinds, ["prose_phantom_refs"]);
     assert_eq!(json(&["--severity", "error"]), serde_json::json!([]));
 }
+
+/// A REAL `inf` failure counter: the reference's `json.dumps` prints `Infinity` for the count
+/// and `consecutive_failures`, which is not JSON, so the golden generator can only probe it
+/// (`probe-real-inf-counter` in fixtures/golden/make.py). The expected text below is what
+/// hermes-agent 0.19.0 printed for this board and task, byte for byte.
+#[test]
+fn a_real_inf_counter_prints_infinity_as_the_reference_does() {
+    let (_d, path) = copy_fixture("golden/cases/95-real-counters/board.db");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute(
+            "UPDATE tasks SET consecutive_failures = 1e999 WHERE id = 't_33000001'",
+            [],
+        )
+        .unwrap();
+    let out = run(&[
+        "--db",
+        path.to_str().unwrap(),
+        "--now",
+        NOW,
+        "--json",
+        "--task",
+        "t_33000001",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let detail = "This task has failed inf times in a row (most recent: failure). Full last \
+                  error:\\n\\nboom 1\\n\\nThe dispatcher circuit breaker is configured for 5 \
+                  consecutive non-success attempts. Fix the root cause and reclaim or unblock \
+                  the task to retry.";
+    let expected = format!(
+        r#"[
+  {{
+    "task_id": "t_33000001",
+    "title": "Task t_33000001",
+    "status": "todo",
+    "assignee": "alice",
+    "diagnostics": [
+      {{
+        "kind": "repeated_failures",
+        "severity": "critical",
+        "title": "Agent failure xinf: boom 1",
+        "detail": "{detail}",
+        "actions": [
+          {{
+            "kind": "reassign",
+            "label": "Reassign to different profile",
+            "payload": {{
+              "reclaim_first": false
+            }},
+            "suggested": false
+          }}
+        ],
+        "first_seen_at": 1767225600,
+        "last_seen_at": 1767225600,
+        "count": Infinity,
+        "run_id": null,
+        "data": {{
+          "consecutive_failures": Infinity,
+          "most_recent_outcome": null,
+          "last_error": "boom 1",
+          "failure_threshold": 3,
+          "failure_limit": 5
+        }}
+      }}
+    ]
+  }}
+]
+"#
+    );
+    assert_eq!(stdout(&out), expected);
+}

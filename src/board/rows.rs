@@ -24,6 +24,7 @@
 use super::Board;
 use super::schema::Snapshot;
 use crate::error::Result;
+use crate::py::int::Int;
 use crate::py::value::{RuleFailure, Value};
 
 /// The task row as the rules see it: every column the rules read, NULL where the board
@@ -120,8 +121,8 @@ impl EventRow<'_> {
         self.kind.as_text() == Some(k)
     }
 
-    /// `int(created_at or 0)`.
-    pub fn ts(&self) -> Result<i64, RuleFailure> {
+    /// `int(created_at or 0)`, exact at any size.
+    pub fn ts(&self) -> Result<Int, RuleFailure> {
         self.created_at.int_or_zero()
     }
 }

@@ -50,6 +50,21 @@ impl Formatter for PyFormatter {
     fn write_f32<W: ?Sized + Write>(&mut self, w: &mut W, value: f32) -> io::Result<()> {
         self.write_f64(w, f64::from(value))
     }
+
+    fn write_byte_array<W: ?Sized + Write>(&mut self, w: &mut W, value: &[u8]) -> io::Result<()> {
+        w.write_all(value)
+    }
+}
+
+/// Serialize a number JSON values cannot hold (an int beyond 64 bits, `Infinity`, `NaN`)
+/// from its text, which the formatters here write as it is.
+///
+/// serde has no call for a raw number (serde_json has one only with its
+/// `arbitrary_precision` feature, which would change how every payload is read), so the text
+/// travels as bytes: nothing else this crate writes is bytes (Python's `json.dumps` cannot
+/// write them either), and both formatters below write bytes verbatim.
+pub fn serialize_number_text<S: serde::Serializer>(text: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bytes(text.as_bytes())
 }
 
 /// Serialize `value` as `json.dumps(value, indent=2, ensure_ascii=False)`.
@@ -94,6 +109,10 @@ impl Formatter for CompactPy {
 
     fn write_f32<W: ?Sized + Write>(&mut self, w: &mut W, value: f32) -> io::Result<()> {
         self.write_f64(w, f64::from(value))
+    }
+
+    fn write_byte_array<W: ?Sized + Write>(&mut self, w: &mut W, value: &[u8]) -> io::Result<()> {
+        w.write_all(value)
     }
 }
 

@@ -9,10 +9,16 @@
 //!   knows, for the first line of an error), code-point slicing and `len()` (titles are cut
 //!   at 500 code points, not bytes), `repr()` of a string (the quote choice and escapes the
 //!   reference's messages show) and `str.isprintable()`.
-//! - **Numbers** (this module): `int()` and `float()` of text (Python's underscore grammar,
-//!   surrounding whitespace, `inf`/`nan`), `int()` of a float (truncation, and the error on
-//!   a non-finite one), `round()` with ties to even and `format(x, ".1f")` (ages in hours),
-//!   and `repr()` of a float (shortest round-trip, always with a `.0` or an exponent sign).
+//! - **Numbers** (this module and [`int`]): `int()` and `float()` of text (decimal digits
+//!   of every script, Python's underscore grammar, the whitespace they skip, which is not
+//!   `str.strip()`'s, `inf`/`nan`), `int()` of bytes (ASCII only) and of a float
+//!   (truncation, and the error on a non-finite one), ints of any size with their exact
+//!   comparisons against floats and their correctly rounded division, `round()` with ties
+//!   to even and `format(x, ".1f")` (ages in hours), and `repr()` of a float (shortest
+//!   round-trip, always with a `.0` or an exponent sign).
+//! - **Output** ([`object`]): the values a diagnostic carries, including the numbers a JSON
+//!   value cannot hold, which `json.dumps` prints as all their digits or as `Infinity` and
+//!   `NaN`.
 //! - **Cells** ([`value`]): the dynamically typed SQLite cell as `sqlite3` hands it to
 //!   Python (None, int, float, str, bytes), its truthiness, `int(x or 0)` and `str(x)`.
 //! - **JSON** ([`json`]): `json.loads` (as far as serde_json agrees; see its notes), the
@@ -21,7 +27,9 @@
 //!   agrees with it, and `json.dumps` in both layouts the tool writes (`indent=2` for
 //!   reports, default separators for event payloads), with Python's float rendering.
 
+pub mod int;
 pub mod json;
+pub mod object;
 pub mod value;
 
 use std::fmt::Write as _;
@@ -125,43 +133,28 @@ pub fn float_to_int(x: f64) -> Option<i64> {
     Some(t as i64)
 }
 
-/// The whitespace `int()` and `float()` skip around a number: Unicode `White_Space`, which
-/// is ASCII `\t\n\v\f\r` and space plus non-ASCII whitespace. Unlike [`strip`], not the
-/// information separators U+001C..U+001F: CPython passes ASCII through unchanged and then
-/// skips only C whitespace, so `int('\x1c12')` raises where `'\x1c12'.strip()` is `'12'`.
-fn strip_number(s: &str) -> &str {
-    s.trim_matches(char::is_whitespace)
-}
-
-/// `int(s)` for a string: optional surrounding whitespace, an optional sign, decimal digits
-/// with single underscores between them. `None` where Python raises `ValueError`, and for
-/// values beyond i64 (which Python would keep but SQLite cannot hold).
-pub fn parse_int(s: &str) -> Option<i64> {
-    let t = strip_number(s);
-    let (neg, body) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    if body.is_empty() || body.starts_with('_') || body.ends_with('_') || body.contains("__") {
+/// The value of a decimal digit of any script, as `int()` and `float()` read it: ASCII
+/// `0`..`9`, and every character of general category Nd (`'٤'`, `'４'`, `'𝟜'`). Nd
+/// characters come in runs of ten, zero first, so the value is the distance from the start
+/// of the run, modulo ten (some runs of ten follow one another directly).
+///
+/// The categories are the `unicode-general-category` crate's (Unicode 16.0), as for
+/// [`is_printable`]; the reference's Python 3.11 has Unicode 14.0, so the digits added in
+/// 15.0 and 16.0 (Kawi, Nag Mundari, Garay, …) are digits here and not there.
+pub fn decimal_value(c: char) -> Option<u32> {
+    use unicode_general_category::{GeneralCategory, get_general_category};
+    if let Some(d) = c.to_digit(10) {
+        return Some(d);
+    }
+    let is_nd = |c: char| get_general_category(c) == GeneralCategory::DecimalNumber;
+    if c.is_ascii() || !is_nd(c) {
         return None;
     }
-    let mut value: i64 = 0;
-    for c in body.chars() {
-        if c == '_' {
-            continue;
-        }
-        // Python's int() accepts any Unicode decimal digit; boards hold ASCII in practice.
-        let d = i64::from(c.to_digit(10)?);
-        // Accumulate towards the sign, so that i64::MIN is reachable.
-        value = value.checked_mul(10)?;
-        value = if neg {
-            value.checked_sub(d)?
-        } else {
-            value.checked_add(d)?
-        };
+    let mut start = c as u32;
+    while start > 0 && char::from_u32(start - 1).is_some_and(is_nd) {
+        start -= 1;
     }
-    Some(value)
+    Some((c as u32 - start) % 10)
 }
 
 /// `int(s, base)` for base 2, 8, 10 or 16, as PyYAML's constructor calls it on the text of
@@ -170,7 +163,9 @@ pub fn parse_int(s: &str) -> Option<i64> {
 /// between them (one may also follow the prefix). `None` where Python raises `ValueError`;
 /// `Some(None)` for a valid number beyond i128, which Python keeps and this cannot.
 pub fn parse_int_base(s: &str, base: u32) -> Option<Option<i128>> {
-    let t = strip_number(s);
+    // int() skips Unicode White_Space, which excludes the information separators that
+    // str.strip() also removes.
+    let t = s.trim_matches(char::is_whitespace);
     let (neg, mut body) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
         Some(b'+') => (false, &t[1..]),
@@ -211,11 +206,31 @@ pub fn parse_int_base(s: &str, base: u32) -> Option<Option<i128>> {
     Some(value)
 }
 
-/// `float(s)` for a string, as far as boards and configs need it: Rust's grammar (which
-/// also takes `inf`, `infinity` and `nan` in any case, with one optional sign) plus
-/// Python's whitespace and underscores, which are allowed only between two digits.
+/// `int(s)` for a string, where the result fits in an `i64` (see [`int::Int::parse`] for
+/// the grammar). `None` where Python raises `ValueError`, and for values beyond i64, which
+/// the thresholds read with it cannot use.
+pub fn parse_int(s: &str) -> Option<i64> {
+    int::Int::parse(s)?.to_i64()
+}
+
+/// `float(s)` for a string. Python first maps non-ASCII whitespace to spaces and decimal
+/// digits of any script to ASCII digits (leaving ASCII as it is), then skips surrounding
+/// whitespace and reads `[sign] (digits [. [digits]] | . digits) [(e|E) [sign] digits]`
+/// or `inf`, `infinity`, `nan` in any case. Underscores are allowed only between two
+/// digits, anywhere in the literal. Rust's grammar is the same once those steps are done.
 pub fn parse_float(s: &str) -> Option<f64> {
-    let t = strip_number(s);
+    let mut ascii = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_ascii() {
+            ascii.push(c);
+        } else if c.is_whitespace() {
+            ascii.push(' ');
+        } else {
+            ascii.push(char::from_digit(decimal_value(c)?, 10)?);
+        }
+    }
+    // ASCII whitespace is exactly the ASCII part of Unicode White_Space.
+    let t = ascii.trim_matches(|c: char| c.is_ascii_whitespace() || c == '\x0b');
     let b = t.as_bytes();
     let digit_at = |i: Option<usize>| i.and_then(|i| b.get(i)).is_some_and(u8::is_ascii_digit);
     let misplaced = (0..b.len())
@@ -404,6 +419,114 @@ mod tests {
         // Python raises on each of these; underscores were removed before parsing.
         for s in [
             "_1", "1_", "1__0", "1_.5", "1._5", "1_e5", "in_f", "nan_", "--inf", "+-1",
+        ] {
+            assert_eq!(parse_float(s), None, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn int_reads_decimal_digits_of_every_script() {
+        // Checked against Python 3.11: int('١٧٦٧٢٢٥٦٠٠'), int('４'), int('1٢3'), int('𝟠'),
+        // int('-०७'), int('+٠').
+        assert_eq!(parse_int("١٧٦٧٢٢٥٦٠٠"), Some(1_767_225_600));
+        assert_eq!(parse_int("４"), Some(4));
+        assert_eq!(parse_int("1٢3"), Some(123));
+        assert_eq!(parse_int("\u{1d7e0}"), Some(8));
+        assert_eq!(parse_int("-०७"), Some(-7));
+        assert_eq!(parse_int("+٠"), Some(0));
+        // Digits that are not decimals: superscripts, fractions, Roman numerals, circled.
+        for s in ["\u{b2}", "1\u{b2}", "\u{bd}", "\u{2167}", "\u{2460}"] {
+            assert_eq!(parse_int(s), None, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn decimal_value_counts_from_the_start_of_each_run_of_ten() {
+        // The mathematical digits are five runs of ten with no gap between them.
+        assert_eq!(decimal_value('\u{1d7ce}'), Some(0));
+        assert_eq!(decimal_value('\u{1d7d7}'), Some(9));
+        assert_eq!(decimal_value('\u{1d7d8}'), Some(0));
+        assert_eq!(decimal_value('\u{1d7ff}'), Some(9));
+        assert_eq!(decimal_value('\u{669}'), Some(9));
+        assert_eq!(decimal_value('\u{ff10}'), Some(0));
+        assert_eq!(decimal_value('a'), None);
+        assert_eq!(decimal_value('\u{2070}'), None);
+    }
+
+    #[test]
+    fn int_allows_an_underscore_only_between_two_digits() {
+        assert_eq!(parse_int("1_0"), Some(10));
+        assert_eq!(parse_int("1_767_225_600"), Some(1_767_225_600));
+        assert_eq!(parse_int("١_٢"), Some(12));
+        assert_eq!(parse_int(" -1_0 "), Some(-10));
+        for s in [
+            "1__0", "_1", "10_", "+_1", "-_1", "1_ 0", " _1", "_", "1_\u{a0}",
+        ] {
+            assert_eq!(parse_int(s), None, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn int_skips_whitespace_only_around_the_sign_and_digits() {
+        assert_eq!(parse_int("\u{3000}-1\u{3000}"), Some(-1));
+        assert_eq!(parse_int("\u{202f}7\u{205f}"), Some(7));
+        // Python: int('-\xa01') and int('1\xa02') raise.
+        for s in ["-\u{a0}1", "1\u{a0}2", "1 2", "- 1", "12\0", "\u{feff}12"] {
+            assert_eq!(parse_int(s), None, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn float_reads_every_spelling_python_accepts() {
+        for (s, x) in [
+            ("inf", f64::INFINITY),
+            ("-Infinity", f64::NEG_INFINITY),
+            ("+INF", f64::INFINITY),
+            ("1e5", 1e5),
+            ("1E+5", 1e5),
+            (" 1.5 ", 1.5),
+            ("+.5", 0.5),
+            ("-.5e-3", -0.0005),
+            ("1.e5", 1e5),
+            ("007", 7.0),
+            ("1e-400", 0.0),
+            ("١.٥", 1.5),
+            ("1e١", 10.0),
+            ("١_٢.٥", 12.5),
+            ("\u{3000}４\u{3000}", 4.0),
+        ] {
+            assert_eq!(parse_float(s), Some(x), "{s:?}");
+        }
+        assert!(parse_float("nan").is_some_and(f64::is_nan));
+        assert!(parse_float(" +nAn ").is_some_and(f64::is_nan));
+    }
+
+    #[test]
+    fn float_refuses_what_python_refuses() {
+        for s in [
+            ".e5",
+            "e5",
+            ".",
+            "1e",
+            "1e+",
+            "infinit",
+            "infinityy",
+            "in f",
+            "nan(1)",
+            "0x10",
+            "1e5_",
+            "1e_5",
+            "1e+_5",
+            "_1.5",
+            "1.5_",
+            "1\u{a0}.5",
+            "\x1c1.5",
+            "1.5\x1f",
+            "",
+            "  ",
+            "1.5\0",
+            "\u{b2}",
+            "ｉnf",
         ] {
             assert_eq!(parse_float(s), None, "{s:?}");
         }

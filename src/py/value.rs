@@ -6,6 +6,8 @@
 
 use rusqlite::types::ValueRef;
 
+use super::int::Int;
+
 /// One SQLite cell. Text that is not valid UTF-8 is decoded lossily (Python would refuse
 /// to read the row at all; we prefer to diagnose it).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -56,26 +58,18 @@ impl Value {
         }
     }
 
-    /// `int(x or 0)` as the reference computes timestamps.
-    pub fn int_or_zero(&self) -> Result<i64, RuleFailure> {
+    /// `int(x or 0)` as the reference computes timestamps: exact at any size (a REAL
+    /// `1e20` is the int `100000000000000000000`, text of forty digits keeps them all).
+    pub fn int_or_zero(&self) -> Result<Int, RuleFailure> {
         if !self.truthy() {
-            return Ok(0);
+            return Ok(Int::Small(0));
         }
         match self {
-            Value::Int(i) => Ok(*i),
-            Value::Real(f) => {
-                crate::py::float_to_int(*f).ok_or(RuleFailure("int() of a non-finite float"))
-            }
-            Value::Text(s) => {
-                crate::py::parse_int(s).ok_or(RuleFailure("int() of non-numeric text"))
-            }
-            // `int(bytes)` reads ASCII only: no Unicode whitespace or digits.
-            Value::Blob(b) => std::str::from_utf8(b)
-                .ok()
-                .filter(|s| s.is_ascii())
-                .and_then(crate::py::parse_int)
-                .ok_or(RuleFailure("int() of a non-numeric blob")),
-            Value::Null => Ok(0),
+            Value::Int(i) => Ok(Int::Small(*i)),
+            Value::Real(f) => Int::from_f64(*f).ok_or(RuleFailure("int() of a non-finite float")),
+            Value::Text(s) => Int::parse(s).ok_or(RuleFailure("int() of non-numeric text")),
+            Value::Blob(b) => Int::parse_bytes(b).ok_or(RuleFailure("int() of a non-numeric blob")),
+            Value::Null => Ok(Int::Small(0)),
         }
     }
 
@@ -112,11 +106,16 @@ impl Num {
         }
     }
 
-    /// `self >= other` for an int `other`, exact for ints.
-    pub fn ge(self, other: i64) -> bool {
+    /// `self >= other` for an int `other`, exact as Python compares an int with a float
+    /// (`2.0**53 >= 2**53 + 1` is false).
+    pub fn ge(self, other: impl Into<Int>) -> bool {
+        let other = other.into();
         match self {
-            Num::Int(i) => i >= other,
-            Num::Float(f) => f >= other as f64,
+            Num::Int(i) => Int::Small(i) >= other,
+            Num::Float(f) => matches!(
+                other.cmp_f64(f),
+                Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)
+            ),
         }
     }
 
@@ -187,17 +186,33 @@ mod tests {
     fn int_of_a_blob_reads_ascii_only() {
         // Python: int(b' 12 ') == 12, int(b'1_2') == 12, but int(b'\xc2\xa012') raises: bytes
         // are not decoded, so a UTF-8 no-break space is not whitespace there.
-        assert_eq!(Value::Blob(b" 12 ".to_vec()).int_or_zero(), Ok(12));
-        assert_eq!(Value::Blob(b"1_2".to_vec()).int_or_zero(), Ok(12));
+        assert_eq!(
+            Value::Blob(b" 12 ".to_vec()).int_or_zero(),
+            Ok(Int::Small(12))
+        );
+        assert_eq!(
+            Value::Blob(b"1_2".to_vec()).int_or_zero(),
+            Ok(Int::Small(12))
+        );
         assert!(Value::Blob(b"\xc2\xa012".to_vec()).int_or_zero().is_err());
         assert!(Value::Blob(b"\x1c12".to_vec()).int_or_zero().is_err());
-        assert_eq!(Value::Text("\u{a0}12".into()).int_or_zero(), Ok(12));
+        // Nor are bytes decoded for other scripts' digits, and a NUL ends nothing.
+        assert!(Value::Blob("١٢".as_bytes().to_vec()).int_or_zero().is_err());
+        assert!(Value::Blob(b"12\x00".to_vec()).int_or_zero().is_err());
+        assert_eq!(
+            Value::Blob(b"\x0b12\x0c".to_vec()).int_or_zero(),
+            Ok(Int::Small(12))
+        );
+        assert_eq!(
+            Value::Text("\u{a0}12".into()).int_or_zero(),
+            Ok(Int::Small(12))
+        );
     }
 
     #[test]
     fn int_of_text_reaches_i64_min() {
         let min = Value::Text("-9223372036854775808".into());
-        assert_eq!(min.int_or_zero(), Ok(i64::MIN));
+        assert_eq!(min.int_or_zero(), Ok(Int::Small(i64::MIN)));
     }
 
     fn text(s: &str) -> Value {
@@ -310,21 +325,26 @@ mod tests {
             text(""),
             Value::Blob(Vec::new()),
         ] {
-            assert_eq!(v.int_or_zero(), Ok(0), "{v:?}");
+            assert_eq!(v.int_or_zero(), Ok(Int::Small(0)), "{v:?}");
         }
     }
 
     #[test]
     fn int_or_zero_of_numbers_truncates_toward_zero() {
-        assert_eq!(Value::Int(-5).int_or_zero(), Ok(-5));
+        assert_eq!(Value::Int(-5).int_or_zero(), Ok(Int::Small(-5)));
         // int(3.9) == 3, int(-3.9) == -3
-        assert_eq!(Value::Real(3.9).int_or_zero(), Ok(3));
-        assert_eq!(Value::Real(-3.9).int_or_zero(), Ok(-3));
+        assert_eq!(Value::Real(3.9).int_or_zero(), Ok(Int::Small(3)));
+        assert_eq!(Value::Real(-3.9).int_or_zero(), Ok(Int::Small(-3)));
         // int(float('nan')) raises ValueError, int(float('inf')) OverflowError.
         assert!(Value::Real(f64::NAN).int_or_zero().is_err());
         assert!(Value::Real(f64::INFINITY).int_or_zero().is_err());
-        // Python keeps int(1e300); SQLite could never hold it, so it is a failure here.
-        assert!(Value::Real(1e300).int_or_zero().is_err());
+        // int(1e300) is exact, all 301 digits of it.
+        let big = Value::Real(1e300).int_or_zero().unwrap();
+        assert_eq!(big, Int::from_f64(1e300).unwrap());
+        assert!(
+            big.to_string()
+                .starts_with("10000000000000000525047602552044202487")
+        );
     }
 
     #[test]
@@ -339,14 +359,20 @@ mod tests {
             ("\t7\n", 7),
             ("0", 0),
         ] {
-            assert_eq!(text(s).int_or_zero(), Ok(n), "{s:?}");
+            assert_eq!(text(s).int_or_zero(), Ok(Int::Small(n)), "{s:?}");
         }
         // int() raises ValueError on each of these.
         for s in ["0x10", "1.5", "1__0", "_1", "1_", "many", " "] {
             assert!(text(s).int_or_zero().is_err(), "{s:?}");
         }
-        // Python keeps 2**63; no SQLite integer can hold it, so it is a failure here.
-        assert!(text("9223372036854775808").int_or_zero().is_err());
+        // Python keeps 2**63 and beyond exactly.
+        assert_eq!(
+            text("9223372036854775808")
+                .int_or_zero()
+                .unwrap()
+                .to_string(),
+            "9223372036854775808"
+        );
     }
 
     #[test]
@@ -414,6 +440,14 @@ mod tests {
         // 3.0 >= 3 is True, 2.9999999 >= 3 is False.
         assert!(Num::Float(3.0).ge(3) && !Num::Float(2.999_999_9).ge(3));
         assert!(!Num::Float(f64::NAN).ge(0));
+        // Exact: 2.0**53 >= 2**53 + 1 is False, though float(2**53 + 1) == 2.0**53.
+        assert!(!Num::Float(9_007_199_254_740_992.0).ge(9_007_199_254_740_993_i64));
+        assert!(Num::Float(9_007_199_254_740_992.0).ge(9_007_199_254_740_992_i64));
+        assert!(
+            Num::Float(f64::INFINITY).ge(i64::MAX) && !Num::Float(f64::NEG_INFINITY).ge(i64::MIN)
+        );
+        // A threshold doubled beyond i64 stays exact.
+        assert!(!Num::Int(i64::MAX).ge(i128::from(i64::MAX / 2 + 1) * 2));
         assert!(Num::Int(i64::MAX).ge(i64::MAX) && Num::Int(i64::MIN).ge(i64::MIN));
         // str(3.0), str(1e16), str(1e-05), str(-0.0)
         for (f, s) in [

@@ -10,6 +10,7 @@ use super::{RunInfo, Sink, Spill};
 use crate::config::{Threshold, Thresholds};
 use crate::diagnose::TaskReport;
 use crate::escape;
+use crate::py::object::Object;
 use crate::py::value::Value;
 use crate::rules::{Diagnostic, Severity};
 
@@ -42,6 +43,16 @@ fn mark(style: &Style, s: Severity) -> String {
         Severity::Warning => ("⚠ warning ", "33"),
     };
     style.paint(code, sym)
+}
+
+/// A data value on one line: numbers as Python prints them, and the rest as [`compact`]
+/// shows it.
+fn compact_object(v: &Object) -> String {
+    match v {
+        Object::Json(j) => compact(j),
+        Object::Int(i) => i.to_string(),
+        Object::Float(f) => crate::py::float_repr(*f),
+    }
 }
 
 /// A data value on one line: lists joined by commas, long or multi-line text cut short.
@@ -81,7 +92,7 @@ fn write_diag(out: &mut impl Write, style: &Style, d: &Diagnostic) -> io::Result
         let bits: Vec<String> = d
             .data
             .iter()
-            .map(|(k, v)| format!("{k}={}", compact(v)))
+            .map(|(k, v)| format!("{k}={}", compact_object(v)))
             .collect();
         writeln!(
             out,

@@ -5,7 +5,7 @@ use std::fmt;
 use super::support::{FIRES_WHY, counted, failure_why, invalid_setting_why, number_setting};
 use super::{Action, Diagnostic, EventRow, Rule, RuleDoc, Severity, TaskRow, declare_rule};
 use crate::config::{DiagConfig, positive_int};
-use crate::py::float_to_int;
+use crate::py::int::Int;
 use crate::py::json::py_float;
 use crate::py::value::RuleFailure;
 
@@ -46,8 +46,8 @@ pub struct Params {
 pub struct State {
     cycles: i64,
     unblocked_since_cycle: bool,
-    first_blocked: i64,
-    last_cycle_blocked: i64,
+    first_blocked: Int,
+    last_cycle_blocked: Int,
     failure: bool,
 }
 
@@ -114,12 +114,13 @@ impl Rule for BlockUnblockCycling {
             s.failure = true;
             return;
         };
-        if (ts as f64) < p.cutoff {
+        // `ts < now - window`: an int against a float, compared exactly.
+        if ts.lt_f64(p.cutoff) {
             return;
         }
         if ev.kind_is("blocked") {
             if s.first_blocked == 0 {
-                s.first_blocked = ts;
+                s.first_blocked = ts.clone();
             }
             if s.unblocked_since_cycle {
                 s.cycles += 1;
@@ -142,8 +143,8 @@ impl Rule for BlockUnblockCycling {
             return Ok(None);
         }
         let out_of_range = RuleFailure("window out of range");
-        let hours = float_to_int(window / 3600.0).ok_or(out_of_range.clone())?;
-        let window_int = float_to_int(window).ok_or(out_of_range)?;
+        let hours = Int::from_f64(window / 3600.0).ok_or(out_of_range.clone())?;
+        let window_int = Int::from_f64(window).ok_or(out_of_range)?;
         let check_reasons = task.id.truthy().then(|| {
             Action::command(
                 "Check block reasons",
@@ -158,7 +159,7 @@ impl Rule for BlockUnblockCycling {
              may be needed.",
             s.cycles
         );
-        let or_now = |t: i64| if t != 0 { t } else { now };
+        let or_now = |t: &Int| if *t != 0 { t.clone() } else { Int::Small(now) };
         Ok(Some(
             Diagnostic::new(
                 Self::KIND,
@@ -167,7 +168,7 @@ impl Rule for BlockUnblockCycling {
                 detail,
             )
             .actions(check_reasons)
-            .seen(or_now(s.first_blocked), or_now(s.last_cycle_blocked))
+            .seen(or_now(&s.first_blocked), or_now(&s.last_cycle_blocked))
             .count(s.cycles)
             .data("cycles", s.cycles)
             .data("window_seconds", window_int),
@@ -216,7 +217,10 @@ mod tests {
         let three = [&two[..], &[("unblocked", 15), ("blocked", 16)]].concat();
         let d = run(&three, 100).unwrap();
         assert_eq!(d.title, "Task block→unblock cycled 3x in 24h");
-        assert_eq!((d.first_seen_at, d.last_seen_at), (10, 16));
+        assert_eq!(
+            (d.first_seen_at, d.last_seen_at),
+            (Int::Small(10), Int::Small(16))
+        );
     }
 
     #[test]

@@ -83,6 +83,7 @@ impl Rule for HallucinatedCards {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::py::int::Int;
     use crate::py::value::Value;
     use crate::rules::testing;
 
@@ -107,7 +108,10 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(d.count, 2);
-        assert_eq!((d.first_seen_at, d.last_seen_at), (10, 20));
+        assert_eq!(
+            (d.first_seen_at, d.last_seen_at),
+            (Int::Small(10), Int::Small(20))
+        );
         assert_eq!(
             d.data["phantom_ids"],
             serde_json::json!(["t_a", "t_b", "t_c"])

@@ -13,10 +13,13 @@
 //! lists them all in [`DOCS`] and finds one by kind with [`doc`].
 
 use serde::Serialize;
+use serde::ser::SerializeMap;
 use serde_json::{Map, Value as Json};
 
 pub use crate::board::rows::{EventRow, PayloadMode, RunRow, TaskRow};
 use crate::config::DiagConfig;
+use crate::py::int::Int;
+use crate::py::object::Object;
 use crate::py::value::RuleFailure;
 
 pub mod audit;
@@ -106,11 +109,59 @@ pub struct Diagnostic {
     pub title: String,
     pub detail: String,
     pub actions: Vec<Action>,
-    pub first_seen_at: i64,
-    pub last_seen_at: i64,
-    pub count: Json,
+    /// Timestamps as the reference's `int()` reads them, exact at any size.
+    pub first_seen_at: Int,
+    pub last_seen_at: Int,
+    /// A number: an int, or a float where a REAL counter is counted (`inf` included).
+    pub count: Object,
     pub run_id: Option<i64>,
-    pub data: Map<String, Json>,
+    pub data: Data,
+}
+
+/// A diagnostic's `data`: named values, in the order they were added, as the reference's
+/// dict keeps them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Data(Vec<(String, Object)>);
+
+impl Data {
+    /// Set `key`, in place when it is already there (as a dict does).
+    pub fn insert(&mut self, key: &str, value: Object) {
+        match self.0.iter_mut().find(|(k, _)| k == key) {
+            Some(entry) => entry.1 = value,
+            None => self.0.push((key.to_string(), value)),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Object> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Object)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+impl std::ops::Index<&str> for Data {
+    type Output = Object;
+
+    fn index(&self, key: &str) -> &Object {
+        self.get(key)
+            .unwrap_or_else(|| panic!("no data entry {key:?}"))
+    }
+}
+
+impl Serialize for Data {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
 }
 
 impl Diagnostic {
@@ -128,11 +179,11 @@ impl Diagnostic {
             title: title.into(),
             detail: detail.into(),
             actions: Vec::new(),
-            first_seen_at: 0,
-            last_seen_at: 0,
+            first_seen_at: Int::Small(0),
+            last_seen_at: Int::Small(0),
             count: 1.into(),
             run_id: None,
-            data: Map::new(),
+            data: Data::default(),
         }
     }
 
@@ -143,18 +194,19 @@ impl Diagnostic {
     }
 
     /// When the condition was first and last seen.
-    pub fn seen(mut self, first: i64, last: i64) -> Self {
-        self.first_seen_at = first;
-        self.last_seen_at = last;
+    pub fn seen(mut self, first: impl Into<Int>, last: impl Into<Int>) -> Self {
+        self.first_seen_at = first.into();
+        self.last_seen_at = last.into();
         self
     }
 
     /// First and last seen at the same time.
-    pub fn seen_at(self, at: i64) -> Self {
-        self.seen(at, at)
+    pub fn seen_at(self, at: impl Into<Int>) -> Self {
+        let at = at.into();
+        self.seen(at.clone(), at)
     }
 
-    pub fn count(mut self, count: impl Into<Json>) -> Self {
+    pub fn count(mut self, count: impl Into<Object>) -> Self {
         self.count = count.into();
         self
     }
@@ -165,8 +217,8 @@ impl Diagnostic {
     }
 
     /// Add one entry to `data`; entries keep the order they are added in.
-    pub fn data(mut self, key: &str, value: impl Into<Json>) -> Self {
-        self.data.insert(key.into(), value.into());
+    pub fn data(mut self, key: &str, value: impl Into<Object>) -> Self {
+        self.data.insert(key, value.into());
         self
     }
 }
@@ -285,7 +337,9 @@ macro_rules! registry {
                 )+
                 // Critical first, then most recent; the sort is stable, so registry order
                 // breaks the remaining ties.
-                out.sort_by_key(|d| (std::cmp::Reverse(d.severity), std::cmp::Reverse(d.last_seen_at)));
+                out.sort_by(|a, b| {
+                    b.severity.cmp(&a.severity).then_with(|| b.last_seen_at.cmp(&a.last_seen_at))
+                });
                 (out, failed)
             }
 

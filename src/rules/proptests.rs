@@ -18,7 +18,9 @@ use rusqlite::types::ValueRef;
 use serde_json::{Map, Value as Json, json};
 
 use super::support::{self, error_snippet, iter_ids, payload_object, title_line};
-use super::{EventRow, KINDS, Params, PayloadMode, RunRow, TaskRow, TaskState, Verdict};
+use super::{
+    Diagnostic, EventRow, KINDS, Params, PayloadMode, RunRow, TaskRow, TaskState, Verdict,
+};
 use crate::config::{Defaults, DiagConfig};
 use crate::py;
 use crate::py::json::eq as py_eq;
@@ -607,39 +609,47 @@ fn fold(s: &Scenario, params: &Params, mode: PayloadMode) -> TaskState {
     st
 }
 
-/// Fold and evaluate from scratch: the diagnostics as JSON, and the failed kinds.
+/// A diagnostic and its JSON as the report prints it.
+type Printed = (Diagnostic, String);
+
+/// Fold and evaluate from scratch: the diagnostics, each as the report prints it, and the
+/// failed kinds.
 fn diagnose(
     s: &Scenario,
     cfg: &DiagConfig,
     mode: PayloadMode,
     only: Option<&[String]>,
-) -> (Vec<Json>, Vec<(&'static str, &'static str)>) {
+) -> (Vec<Printed>, Vec<(&'static str, &'static str)>) {
     let params = Params::new(cfg, s.now);
     let st = fold(s, &params, mode);
     let (diags, failed) = st.evaluate(&s.task, &params, s.now, only);
-    let json = diags
-        .iter()
-        .map(|d| serde_json::to_value(d).expect("a diagnostic serialises"))
+    let printed = diags
+        .into_iter()
+        .map(|d| {
+            let text = crate::py::json::to_string(&d);
+            (d, text)
+        })
         .collect();
-    (json, failed.into_iter().map(|(k, f)| (k, f.0)).collect())
+    (printed, failed.into_iter().map(|(k, f)| (k, f.0)).collect())
+}
+
+fn structs(diags: &[Printed]) -> Vec<Diagnostic> {
+    diags.iter().map(|(d, _)| d.clone()).collect()
+}
+
+fn printed(diags: &[Printed]) -> Vec<&String> {
+    diags.iter().map(|(_, t)| t).collect()
 }
 
 /// Well-formedness of one evaluation: known kinds and severities, each kind at most once
 /// (as a diagnostic or a failure, never both), sorted as the engine promises.
-fn check_output(diags: &[Json], failed: &[(&'static str, &'static str)]) {
+fn check_output(diags: &[Diagnostic], failed: &[(&'static str, &'static str)]) {
     let mut seen = Vec::new();
     for d in diags {
-        let kind = d["kind"].as_str().expect("kind is a string");
+        let kind = d.kind;
         assert!(KINDS.contains(&kind), "unknown kind {kind}");
-        let sev = d["severity"].as_str().expect("severity is a string");
-        assert!(
-            ["warning", "error", "critical"].contains(&sev),
-            "unknown severity {sev}"
-        );
-        assert!(d["title"].is_string() && d["detail"].is_string());
-        assert!(d["first_seen_at"].is_i64() && d["last_seen_at"].is_i64());
-        for a in d["actions"].as_array().expect("actions is a list") {
-            assert!(a["kind"].is_string() && a["label"].is_string());
+        for a in &d.actions {
+            assert!(!a.kind.is_empty() && !a.label.is_empty());
         }
         seen.push(kind);
     }
@@ -652,14 +662,7 @@ fn check_output(diags: &[Json], failed: &[(&'static str, &'static str)]) {
     seen.sort_unstable();
     seen.dedup();
     assert_eq!(seen.len(), n, "a kind reported twice: {diags:?} {failed:?}");
-    let rank = |d: &Json| {
-        let sev = match d["severity"].as_str() {
-            Some("critical") => 2,
-            Some("error") => 1,
-            _ => 0,
-        };
-        (sev, d["last_seen_at"].as_i64().unwrap_or(0))
-    };
+    let rank = |d: &Diagnostic| (d.severity, d.last_seen_at.clone());
     assert!(
         diags.windows(2).all(|w| rank(&w[0]) >= rank(&w[1])),
         "diagnostics out of order"
@@ -705,7 +708,7 @@ proptest! {
             let _ = v.is_null();
             match v.int_or_zero() {
                 Ok(i) => {
-                    if let Value::Int(j) = v { prop_assert_eq!(i, *j); }
+                    if let Value::Int(j) = v { prop_assert_eq!(&i, j); }
                     if !truthy { prop_assert_eq!(i, 0); }
                 }
                 Err(_) => prop_assert!(truthy && !matches!(v, Value::Int(_))),
@@ -790,17 +793,15 @@ proptest! {
         let cfg = DiagConfig::default();
         for mode in [PayloadMode::Fleet, PayloadMode::SingleTask] {
             let (diags, failed) = diagnose(&s, &cfg, mode, None);
-            check_output(&diags, &failed);
+            check_output(&structs(&diags), &failed);
             let again = diagnose(&s, &cfg, mode, None);
-            prop_assert_eq!(
-                serde_json::to_string(&diags).unwrap(),
-                serde_json::to_string(&again.0).unwrap()
-            );
+            prop_assert_eq!(printed(&diags), printed(&again.0));
             prop_assert_eq!(&failed, &again.1);
             let only = [pick.to_string()];
             let (sub, sub_failed) = diagnose(&s, &cfg, mode, Some(&only));
-            let expect: Vec<&Json> = diags.iter().filter(|d| d["kind"] == pick).collect();
-            prop_assert_eq!(sub.iter().collect::<Vec<_>>(), expect);
+            let expect: Vec<&String> =
+                diags.iter().filter(|(d, _)| d.kind == pick).map(|(_, t)| t).collect();
+            prop_assert_eq!(printed(&sub), expect);
             let expect_failed: Vec<_> =
                 failed.iter().filter(|(k, _)| *k == pick).cloned().collect();
             prop_assert_eq!(sub_failed, expect_failed);
@@ -813,12 +814,9 @@ proptest! {
     fn registry_never_panics_on_odd_config(s in scenario(), cfg in config()) {
         for mode in [PayloadMode::Fleet, PayloadMode::SingleTask] {
             let (diags, failed) = diagnose(&s, &cfg, mode, None);
-            check_output(&diags, &failed);
+            check_output(&structs(&diags), &failed);
             let again = diagnose(&s, &cfg, mode, None);
-            prop_assert_eq!(
-                serde_json::to_string(&diags).unwrap(),
-                serde_json::to_string(&again.0).unwrap()
-            );
+            prop_assert_eq!(printed(&diags), printed(&again.0));
         }
     }
 
@@ -835,7 +833,10 @@ proptest! {
         let padded = format!("{pad}{int}{pad}");
         prop_assert_eq!(py::parse_int(&int), int.parse::<i64>().ok(), "{:?}", int);
         prop_assert_eq!(py::parse_int(&padded), int.parse::<i64>().ok(), "{:?}", padded);
-        prop_assert_eq!(Value::Text(padded.clone()).int_or_zero().ok(), int.parse::<i64>().ok());
+        prop_assert_eq!(
+            Value::Text(padded.clone()).int_or_zero().ok().and_then(|i| i.to_i64()),
+            int.parse::<i64>().ok()
+        );
         prop_assert_eq!(crate::py::json::py_int(&json!(int)), int.parse::<i64>().ok());
         let expect = float.parse::<f64>().expect("the pattern is a Rust float");
         let got = py::parse_float(&format!("{pad}{float}{pad}"));
@@ -1105,14 +1106,11 @@ fn run_engine(path: &std::path::Path, now: i64, task: Option<String>) -> String 
     };
     let mut reports = Vec::new();
     let summary = crate::diagnose::run(path, &DiagConfig::default(), &opts, |r| {
-        reports.push(serde_json::to_value(&r).expect("a report serialises"));
+        check_output(&r.diagnostics, &[]);
+        reports.push(crate::py::json::to_string(&r));
         Ok(())
     })
     .expect("diagnose runs");
-    for r in &reports {
-        let diags: Vec<Json> = r["diagnostics"].as_array().cloned().unwrap_or_default();
-        check_output(&diags, &[]);
-    }
     let failures: Vec<_> = summary
         .failures
         .0

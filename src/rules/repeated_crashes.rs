@@ -194,7 +194,7 @@ impl Rule for RepeatedCrashes {
                 .seen_at(now)
                 .count(n)
                 .data("consecutive_crashes", n)
-                .data("last_error", s.last_error.to_json()),
+                .data("last_error", &s.last_error),
         ))
     }
 

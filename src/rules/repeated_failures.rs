@@ -185,7 +185,7 @@ impl Rule for RepeatedFailures {
         }
         actions.extend(generic_recovery_actions(task.status_is("running")));
 
-        let severity = if failures.ge(p.threshold.saturating_mul(2)) {
+        let severity = if failures.ge(i128::from(p.threshold) * 2) {
             Severity::Critical
         } else {
             Severity::Error
@@ -214,10 +214,10 @@ impl Rule for RepeatedFailures {
             Diagnostic::new(Self::KIND, severity, title, detail)
                 .actions(actions)
                 .seen_at(now)
-                .count(failures.to_json())
-                .data("consecutive_failures", failures.to_json())
+                .count(failures)
+                .data("consecutive_failures", failures)
                 .data("most_recent_outcome", outcome.map(FailureOutcome::as_str))
-                .data("last_error", last_err.to_json())
+                .data("last_error", last_err)
                 .data("failure_threshold", p.threshold)
                 .data("failure_limit", p.failure_limit),
         ))
@@ -312,7 +312,7 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(d.title, "Agent failure x4: legacy");
-        assert_eq!(d.data["last_error"], "legacy");
+        assert_eq!(d.data["last_error"].as_str(), Some("legacy"));
         // A current 0 or '' is not NULL: the fallback is not read.
         t.consecutive_failures = Value::Int(0);
         assert_eq!(
@@ -325,7 +325,7 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(d.title, "Agent failure x3 (no error recorded)");
-        assert_eq!(d.data["last_error"], "");
+        assert_eq!(d.data["last_error"].as_str(), Some(""));
     }
 
     #[test]

@@ -7,9 +7,10 @@ use super::support::{
 };
 use super::{Action, Diagnostic, EventRow, Rule, RuleDoc, Severity, TaskRow, declare_rule};
 use crate::config::DiagConfig;
+use crate::py::int::Int;
 use crate::py::json::py_float;
 use crate::py::value::{RuleFailure, Value};
-use crate::py::{float_to_int, fmt_1f, str_repr, strip};
+use crate::py::{fmt_1f, str_repr, strip};
 
 declare_rule! {
     /// ## What it does
@@ -41,7 +42,7 @@ declare_rule! {
 
 #[derive(Debug, Default)]
 pub struct State {
-    last_ready: i64,
+    last_ready: Int,
     failure: bool,
 }
 
@@ -54,7 +55,7 @@ enum Quiet<'t> {
     NoAssignee,
     BlankAssignee(&'t str),
     NoReadySince,
-    BelowThreshold { age: i128, threshold: f64 },
+    BelowThreshold { age: Int, threshold: f64 },
 }
 
 impl fmt::Display for Quiet<'_> {
@@ -79,8 +80,8 @@ impl fmt::Display for Quiet<'_> {
 /// for how many seconds.
 struct Stranded<'t> {
     assignee: &'t str,
-    since: i64,
-    age: i128,
+    since: Int,
+    age: Int,
 }
 
 /// The stranded task's details, or why the rule stays quiet; `Err` where the reference
@@ -111,13 +112,14 @@ fn check<'t>(
     let since = if s.last_ready == 0 {
         task.created_at.int_or_zero()?
     } else {
-        s.last_ready
+        s.last_ready.clone()
     };
     if since == 0 {
         return Ok(Err(Quiet::NoReadySince));
     }
-    let age = age_seconds(now, since);
-    if (age as f64) < threshold {
+    // Python compares the exact int with the float threshold (against NaN, never below).
+    let age = age_seconds(now, &since);
+    if age.lt_f64(threshold) {
         return Ok(Err(Quiet::BelowThreshold { age, threshold }));
     }
     Ok(Ok(Stranded {
@@ -144,7 +146,8 @@ impl Rule for StrandedInReady {
     fn on_event(s: &mut State, ev: &EventRow<'_>, _: &Self::Params) {
         if READY_TRANSITIONS.iter().any(|k| ev.kind_is(k)) {
             match ev.ts() {
-                Ok(t) => s.last_ready = s.last_ready.max(t),
+                Ok(t) if t > s.last_ready => s.last_ready = t,
+                Ok(_) => {}
                 Err(_) => s.failure = true,
             }
         }
@@ -165,21 +168,24 @@ impl Rule for StrandedInReady {
         else {
             return Ok(None);
         };
-        let agef = age as f64;
+        // `age / 3600` and `age / 60` divide two ints: one correctly rounded float, which
+        // raises when too large for a float.
+        let too_large = || RuleFailure("age too large for a float");
         let age_str = if age >= 3600 {
-            format!("{}h", fmt_1f(agef / 3600.0))
+            format!("{}h", fmt_1f(age.div_to_f64(3600).ok_or_else(too_large)?))
         } else {
-            format!("{}m", float_to_int(agef / 60.0).unwrap_or(0))
+            let minutes = age.div_to_f64(60).ok_or_else(too_large)?;
+            format!("{}m", Int::from_f64(minutes).ok_or_else(too_large)?)
         };
-        let severity = if agef >= threshold * 6.0 {
+        let severity = if age.ge_f64(threshold * 6.0) {
             Severity::Critical
-        } else if agef >= threshold * 2.0 {
+        } else if age.ge_f64(threshold * 2.0) {
             Severity::Error
         } else {
             Severity::Warning
         };
-        let threshold_int = float_to_int(threshold).ok_or(RuleFailure("threshold out of range"))?;
-        let age = i64::try_from(age).map_err(|_| RuleFailure("age out of range"))?;
+        let threshold_int =
+            Int::from_f64(threshold).ok_or(RuleFailure("threshold out of range"))?;
         let detail = format!(
             "This task has been ready for {age_str} but nothing has claimed it. Common causes: \
              assignee {} is misspelled, the profile was deleted, or the external worker pool for this \
@@ -198,7 +204,7 @@ impl Rule for StrandedInReady {
                     .payload("current_assignee", assignee),
                 Action::cli_hint("Check dispatcher status", "hermes kanban diagnostics"),
             ])
-            .seen_at(since)
+            .seen_at(since.clone())
             .data("ready_since", since)
             .data("age_seconds", age)
             .data("assignee", assignee)

@@ -7,9 +7,10 @@ use super::support::{
 };
 use super::{Action, Diagnostic, EventRow, Rule, RuleDoc, Severity, TaskRow, declare_rule};
 use crate::config::DiagConfig;
+use crate::py::int::Int;
 use crate::py::json::py_float;
+use crate::py::round1;
 use crate::py::value::{RuleFailure, Value};
-use crate::py::{float_to_int, round1};
 
 declare_rule! {
     /// ## What it does
@@ -40,12 +41,12 @@ declare_rule! {
 #[derive(Debug, Default)]
 pub struct State {
     /// Newest `blocked` timestamp (0 when none).
-    last_blocked: i64,
+    last_blocked: Int,
     blocked_failure: bool,
     /// Newest `commented`/`unblocked` timestamp before the first unreadable one: the
     /// reference scans these in order and raises at an unreadable timestamp unless an
     /// earlier event already answered the block.
-    answered_max: Option<i64>,
+    answered_max: Option<Int>,
     answer_failure: bool,
 }
 
@@ -54,7 +55,7 @@ enum Quiet<'t> {
     NotBlocked(&'t Value),
     NoBlockedEvent,
     BelowThreshold { age_hours: f64, hours: f64 },
-    Answered { at: i64, blocked_at: i64 },
+    Answered { at: &'t Int, blocked_at: &'t Int },
 }
 
 impl fmt::Display for Quiet<'_> {
@@ -80,7 +81,7 @@ impl fmt::Display for Quiet<'_> {
 /// `Err` where the reference raises reading a timestamp.
 fn check<'t>(
     task: &'t TaskRow,
-    s: &State,
+    s: &'t State,
     hours: f64,
     now: i64,
 ) -> Result<Result<f64, Quiet<'t>>, RuleFailure> {
@@ -93,14 +94,14 @@ fn check<'t>(
     if s.last_blocked == 0 {
         return Ok(Err(Quiet::NoBlockedEvent));
     }
-    let age_hours = age_hours(now, s.last_blocked);
+    let age_hours = age_hours(now, &s.last_blocked)?;
     if age_hours < hours {
         return Ok(Err(Quiet::BelowThreshold { age_hours, hours }));
     }
-    if let Some(at) = s.answered_max.filter(|&t| t > s.last_blocked) {
+    if let Some(at) = s.answered_max.as_ref().filter(|t| **t > s.last_blocked) {
         return Ok(Err(Quiet::Answered {
             at,
-            blocked_at: s.last_blocked,
+            blocked_at: &s.last_blocked,
         }));
     }
     if s.answer_failure {
@@ -126,12 +127,16 @@ impl Rule for StuckInBlocked {
     fn on_event(s: &mut State, ev: &EventRow<'_>, _: &Self::Params) {
         if ev.kind_is("blocked") {
             match ev.ts() {
-                Ok(t) => s.last_blocked = s.last_blocked.max(t),
+                Ok(t) if t > s.last_blocked => s.last_blocked = t,
+                Ok(_) => {}
                 Err(_) => s.blocked_failure = true,
             }
         } else if (ev.kind_is("commented") || ev.kind_is("unblocked")) && !s.answer_failure {
             match ev.ts() {
-                Ok(t) => s.answered_max = Some(s.answered_max.map_or(t, |m| m.max(t))),
+                Ok(t) if s.answered_max.as_ref().is_none_or(|m| t > *m) => {
+                    s.answered_max = Some(t);
+                }
+                Ok(_) => {}
                 Err(_) => s.answer_failure = true,
             }
         }
@@ -147,7 +152,7 @@ impl Rule for StuckInBlocked {
         let Ok(age_hours) = check(task, s, hours, now)? else {
             return Ok(None);
         };
-        let whole = float_to_int(age_hours).ok_or(RuleFailure("age out of range"))?;
+        let whole = Int::from_f64(age_hours).ok_or(RuleFailure("age out of range"))?;
         let detail = format!(
             "This task transitioned to blocked {whole}h ago and has had no comments or unblock \
              attempts since. Blocked tasks are waiting for human input — check the block reason and \
@@ -161,8 +166,8 @@ impl Rule for StuckInBlocked {
                 detail,
             )
             .actions([Action::new("comment", "Add a comment / unblock the task").suggested()])
-            .seen_at(s.last_blocked)
-            .data("blocked_at", s.last_blocked)
+            .seen_at(s.last_blocked.clone())
+            .data("blocked_at", s.last_blocked.clone())
             .data("age_hours", round1(age_hours)),
         ))
     }

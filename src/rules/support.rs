@@ -8,6 +8,7 @@ use serde_json::{Map, Value as Json};
 use super::{Action, PayloadMode};
 use crate::config::DiagConfig;
 use crate::py;
+use crate::py::int::Int;
 use crate::py::value::{RuleFailure, Value};
 
 /// The payload of an event as a dictionary, following `_parse_payload` for both ways the
@@ -148,16 +149,19 @@ pub fn failure_threshold_setting(cfg: &DiagConfig) -> Option<&Json> {
         .or(cfg.get("spawn_failure_threshold"))
 }
 
-/// Seconds from `since` to `now`, exactly: Python's integers do not overflow, and an i128
-/// holds any difference of two i64s.
-pub fn age_seconds(now: i64, since: i64) -> i128 {
-    i128::from(now) - i128::from(since)
+/// Seconds from `since` to `now`, exactly: Python's integers do not overflow.
+pub fn age_seconds(now: i64, since: &Int) -> Int {
+    Int::Small(now).sub(since)
 }
 
 /// Hours from `since` to `now`, as the reference's `(now - since) / 3600.0` computes them:
-/// the exact difference rounded to a float, then divided.
-pub fn age_hours(now: i64, since: i64) -> f64 {
-    age_seconds(now, since) as f64 / 3600.0
+/// the exact difference rounded to a float, then divided. `Err` where the difference is too
+/// large for a float (Python's `OverflowError`).
+pub fn age_hours(now: i64, since: &Int) -> Result<f64, RuleFailure> {
+    let seconds = age_seconds(now, since)
+        .to_f64()
+        .ok_or(RuleFailure("age too large for a float"))?;
+    Ok(seconds / 3600.0)
 }
 
 /// The two recovery primitives every diagnostic can offer.
@@ -351,8 +355,8 @@ pub struct ActiveHits {
 #[derive(Debug)]
 pub struct Hits {
     pub count: i64,
-    pub first_ts: Result<i64, RuleFailure>,
-    pub last_ts: Result<i64, RuleFailure>,
+    pub first_ts: Result<Int, RuleFailure>,
+    pub last_ts: Result<Int, RuleFailure>,
     pub ids: UniqueList,
     pub failure: Option<RuleFailure>,
 }
@@ -368,7 +372,7 @@ impl ActiveHits {
                 Box::new(Hits {
                     count: 0,
                     first_ts: ts.clone(),
-                    last_ts: Ok(0),
+                    last_ts: Ok(Int::Small(0)),
                     ids: UniqueList::default(),
                     failure: None,
                 })
@@ -385,7 +389,7 @@ impl ActiveHits {
     }
 
     /// The active hits, or `Err` where the reference raises while reading them.
-    pub fn get(&self) -> Result<Option<(&Hits, i64, i64)>, RuleFailure> {
+    pub fn get(&self) -> Result<Option<(&Hits, Int, Int)>, RuleFailure> {
         let Some(h) = self.active.as_deref() else {
             return Ok(None);
         };

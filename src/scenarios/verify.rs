@@ -316,7 +316,9 @@ pub fn verify_db(path: &Path, selected: &[(usize, &Scenario)]) -> Result<Vec<Che
     })?;
     for (id, _, seen) in &mut tasks {
         reader.events(Scope::Task(id), &["gave_up"], |_, ev| {
-            seen.last_event = seen.last_event.max(ev.ts().unwrap_or(0));
+            seen.last_event = seen
+                .last_event
+                .max(ev.ts().ok().and_then(|t| t.to_i64()).unwrap_or(0));
             if ev.kind_is("gave_up") {
                 let keys = ev.payload_object().map(|m| m.keys().cloned().collect());
                 seen.gave_up.push(keys.unwrap_or_default());

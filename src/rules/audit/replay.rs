@@ -28,7 +28,7 @@ use crate::py::value::Value;
 pub fn int(v: &Value) -> Option<i64> {
     match v {
         Value::Null => None,
-        other => other.int_or_zero().ok(),
+        other => other.int_or_zero().ok().and_then(|i| i.to_i64()),
     }
 }
 

@@ -51,7 +51,8 @@ impl TaskRule for RetryLoop {
         let last = runs.last().and_then(|r| r.at);
         let hours = first
             .zip(last)
-            .map(|(a, b)| crate::py::round1(age_hours(b, a)));
+            .and_then(|(a, b)| age_hours(b, &a.into()).ok())
+            .map(crate::py::round1);
         let outcomes: Vec<&str> = runs.iter().map(|r| r.outcome).collect();
         let id = f.task.id.py_str();
         let detail = format!(
