@@ -205,3 +205,30 @@ fn the_scenario_tables_audit_column_is_what_audit_finds() {
     }
     assert_eq!(rows, 6, "one row per scenario");
 }
+
+/// "`kanban-doctor audit --explain KIND` prints a rule's documentation; `--list-rules` lists
+/// them."
+#[test]
+fn audit_lists_and_explains_its_rules() {
+    let out = cmd().args(["audit", "--list-rules"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let listed: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(listed, KINDS);
+    for kind in KINDS {
+        let out = cmd().args(["audit", "--explain", kind]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{kind}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains(kind), "{kind}");
+        assert!(text.contains("Why is this bad?"), "{kind}: {text}");
+        let json = cmd()
+            .args(["audit", "--explain", kind, "--json"])
+            .output()
+            .unwrap();
+        let doc: Json = serde_json::from_slice(&json.stdout).unwrap();
+        assert_eq!(doc["kind"], *kind);
+    }
+}

@@ -522,6 +522,21 @@ mod tests {
         assert!(planned(&conn, true).changes.is_empty());
     }
 
+    /// "A `running` task is left to its worker and listed as skipped": its counter is still
+    /// recounted, but `--trip` does not block it under a live worker.
+    #[test]
+    fn trip_leaves_a_running_task_to_its_worker() {
+        let conn = board(6);
+        conn.execute("UPDATE tasks SET status = 'running'", [])
+            .unwrap();
+        let r = planned(&conn, true);
+        assert_eq!(r.changes.len(), 1);
+        assert!(!r.changes[0].tripped);
+        assert_eq!(r.changes[0].after.consecutive_failures, 6);
+        assert_eq!(r.skipped.len(), 1);
+        assert!(r.skipped[0].reason.starts_with("running"));
+    }
+
     /// A write the recount did not plan (here a trigger, which `migrate` switches off, but
     /// any other writer would do) fails the verification, so `migrate` rolls back.
     #[test]
