@@ -3,7 +3,7 @@
 //! A board is one SQLite file. The modules form layers, and every arrow points down
 //! (`tests/layers.rs` keeps it so):
 //!
-//! - `escape`, `python`, `value`: terminal-safe text, and Python's semantics (`int()`,
+//! - `escape`, `py`: terminal-safe text, and Python's semantics (`int()`,
 //!   `float()`, `str.strip()`, `repr()`) with the dynamically typed SQLite cell they apply to;
 //! - `lifecycle`: the 0.19.0 kernel's failure-counter rules (what counts, what is neutral,
 //!   what resets, which limit applies), shared by the scenario kernel and the audit;
