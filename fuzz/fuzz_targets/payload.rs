@@ -171,7 +171,7 @@ fn gen_value(u: &mut Unstructured<'_>, depth: u32) -> ArbResult<Object> {
             for _ in 0..n {
                 map.insert(gen_key(u)?, gen_value(u, depth - 1)?);
             }
-            Object::Dict(map)
+            Object::Dict(Box::new(map))
         }
     })
 }
@@ -203,7 +203,7 @@ fn gen_payload(u: &mut Unstructured<'_>) -> ArbResult<String> {
         };
         payload.insert(key.to_string(), ids);
     }
-    let text = to_string_compact(&Object::Dict(payload));
+    let text = to_string_compact(&Object::Dict(Box::new(payload)));
     // A pre-encoded payload: the single-task path decodes a JSON string once more.
     Ok(if u.ratio(1, 4)? {
         to_string_compact(&Object::Str(text))

@@ -251,7 +251,7 @@ impl Parser<'_> {
         self.skip_ws();
         if self.s.get(self.i) == Some(&b'}') {
             self.i += 1;
-            return Some(Object::Dict(dict));
+            return Some(Object::Dict(Box::new(dict)));
         }
         loop {
             if self.s.get(self.i) != Some(&b'"') {
@@ -271,7 +271,7 @@ impl Parser<'_> {
             match *self.s.get(self.i)? {
                 b'}' => {
                     self.i += 1;
-                    return Some(Object::Dict(dict));
+                    return Some(Object::Dict(Box::new(dict)));
                 }
                 b',' => {
                     self.i += 1;

@@ -22,17 +22,37 @@ use super::int::Int;
 use super::value::{Num, Value};
 
 /// A Python object as `json.dumps` prints it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Object {
-    /// A value the tool built itself, which JSON holds as it is.
-    Json(Json),
+    /// A value the tool built itself, which JSON holds as it is. (Boxed, as the dict is,
+    /// so that an object is small: a payload can hold hundreds of thousands of ids.)
+    Json(Box<Json>),
     None,
     Bool(bool),
     Int(Int),
     Float(f64),
     Str(String),
     List(Vec<Object>),
-    Dict(Dict),
+    Dict(Box<Dict>),
+}
+
+/// Rust's equality is sameness: the same tree, floats by their bits (so a NaN equals
+/// itself and `-0.0` is not `0.0`), dicts in the same order. Two equal objects print the
+/// same. Python's `==` is [`Object::py_eq`].
+impl PartialEq for Object {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Object::Json(a), Object::Json(b)) => a == b,
+            (Object::None, Object::None) => true,
+            (Object::Bool(a), Object::Bool(b)) => a == b,
+            (Object::Int(a), Object::Int(b)) => a == b,
+            (Object::Float(a), Object::Float(b)) => a.to_bits() == b.to_bits(),
+            (Object::Str(a), Object::Str(b)) => a == b,
+            (Object::List(a), Object::List(b)) => a == b,
+            (Object::Dict(a), Object::Dict(b)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 impl Serialize for Object {
@@ -153,7 +173,7 @@ impl Serialize for Int {
 
 impl<T: Into<Json>> From<T> for Object {
     fn from(v: T) -> Self {
-        Object::Json(v.into())
+        Object::Json(Box::new(v.into()))
     }
 }
 
@@ -177,7 +197,7 @@ impl From<&Value> for Object {
     fn from(v: &Value) -> Self {
         match v {
             Value::Real(f) => Object::Float(*f),
-            other => Object::Json(other.to_json()),
+            other => Object::from(other.to_json()),
         }
     }
 }
@@ -239,11 +259,11 @@ impl Object {
             },
             Json::String(s) => Object::Str(s.clone()),
             Json::Array(items) => Object::List(items.iter().map(Object::from_json).collect()),
-            Json::Object(m) => Object::Dict(
+            Json::Object(m) => Object::Dict(Box::new(
                 m.iter()
                     .map(|(k, v)| (k.clone(), Object::from_json(v)))
                     .collect(),
-            ),
+            )),
         }
     }
 
@@ -354,7 +374,7 @@ impl PartialEq<i64> for Object {
 impl PartialEq<Json> for Object {
     fn eq(&self, other: &Json) -> bool {
         match self {
-            Object::Json(j) => j == other,
+            Object::Json(j) => **j == *other,
             Object::Int(i) => i.to_i64().is_some_and(|i| *other == i),
             Object::Float(f) => other.as_f64() == Some(*f) && other.is_f64(),
             other_object => *other_object == Object::from_json(other),
@@ -508,6 +528,25 @@ mod tests {
         assert_eq!(
             to_string(&decoded("[[NaN], {}]")),
             "[\n  [\n    NaN\n  ],\n  {}\n]"
+        );
+    }
+
+    #[test]
+    fn objects_stay_small_for_payloads_of_many_ids() {
+        // An int, a str or a list inline; the larger dict and built JSON behind a box.
+        assert!(std::mem::size_of::<Object>() <= 40);
+    }
+
+    #[test]
+    fn rust_equality_is_sameness_so_a_nan_diagnostic_equals_itself() {
+        // `explain` checks its diagnostic is among `evaluate`'s with `==`.
+        let ids = decoded("[NaN, -0.0, {\"a\": Infinity}]");
+        assert_eq!(ids, ids.clone());
+        assert_ne!(decoded("0.0"), decoded("-0.0"));
+        assert_ne!(decoded("1"), decoded("1.0"));
+        assert_ne!(
+            decoded("{\"a\": 1, \"b\": 2}"),
+            decoded("{\"b\": 2, \"a\": 1}")
         );
     }
 }

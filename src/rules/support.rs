@@ -20,7 +20,7 @@ pub fn payload_object(cell: &Value, mode: PayloadMode) -> Result<Dict, RuleFailu
     let from_text = |text: &str| -> Result<Dict, RuleFailure> {
         match py::json::loads(text) {
             None => Ok(Dict::default()),
-            Some(Object::Dict(m)) => Ok(m),
+            Some(Object::Dict(m)) => Ok(*m),
             Some(v) if !v.truthy() => Ok(Dict::default()),
             Some(_) => Err(not_a_dict.clone()),
         }
@@ -41,7 +41,7 @@ pub fn payload_object(cell: &Value, mode: PayloadMode) -> Result<Dict, RuleFailu
                 _ => None,
             };
             match parsed {
-                Some(Object::Dict(m)) => Ok(m),
+                Some(Object::Dict(m)) => Ok(*m),
                 Some(Object::Str(s)) => from_text(&s),
                 _ => Ok(Dict::default()),
             }

@@ -122,14 +122,14 @@ fn text(v: &Value) -> Option<&str> {
 
 fn payload(ev: &HistEvent) -> Dict {
     match ev.payload.as_text().and_then(py::json::loads) {
-        Some(Object::Dict(m)) => m,
+        Some(Object::Dict(m)) => *m,
         _ => Dict::default(),
     }
 }
 
 fn metadata(run: &HistRun) -> Dict {
     match run.metadata.as_text().and_then(py::json::loads) {
-        Some(Object::Dict(m)) => m,
+        Some(Object::Dict(m)) => *m,
         _ => Dict::default(),
     }
 }
