@@ -52,7 +52,9 @@ pub mod fuzzing {
     pub mod escape {
         pub use crate::escape::line;
     }
-    pub use crate::py::json::eq as py_eq;
+    pub use crate::py::int::Int;
+    pub use crate::py::json::to_string_compact;
+    pub use crate::py::object::{Dict, Object};
     pub use crate::py::value::Value;
     pub use crate::rules::support::{ActiveHits, UniqueList, iter_ids, payload_object};
     pub use crate::rules::{EventRow, PayloadMode};

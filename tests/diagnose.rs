@@ -885,3 +885,90 @@ fn a_real_inf_counter_prints_infinity_as_the_reference_does() {
     );
     assert_eq!(stdout(&out), expected);
 }
+
+/// Phantom ids that are NaN and the infinities: `json.loads` returns its one NaN object for
+/// every `NaN`, so `in` keeps only the first (and the lists and dicts holding it compare
+/// equal); `1e400` and `1e999999` are `Infinity`. The reference's `json.dumps` prints them
+/// as `NaN`, `Infinity` and `-Infinity`, which is not JSON, so the golden generator can
+/// only probe this (`probe-nan-and-infinity-ids` in fixtures/golden/make.py). The expected
+/// text below is what hermes-agent 0.19.0 printed for this board, byte for byte, under both
+/// default sets.
+#[test]
+fn nan_and_infinite_phantom_ids_print_as_the_reference_does() {
+    let (_d, path) =
+        copy_fixture("golden/cases/103-payload-grammar-as-json-loads-reads-it/board.db");
+    let db = rusqlite::Connection::open(&path).unwrap();
+    db.execute("DELETE FROM task_events WHERE task_id = 't_39000001'", [])
+        .unwrap();
+    db.execute(
+        "INSERT INTO task_events (task_id, kind, payload, created_at) VALUES \
+         ('t_39000001', 'completion_blocked_hallucination', ?1, 1767218400)",
+        [r#"{"phantom_cards": [NaN, NaN, [NaN], [NaN], {"k": NaN}, {"k": NaN}, 1e400, Infinity, -1e400, -Infinity, 1e999999, 123456789012345678901234567890]}"#],
+    )
+    .unwrap();
+    drop(db);
+    let expected = r#"[
+  {
+    "task_id": "t_39000001",
+    "title": "Task t_39000001",
+    "status": "review",
+    "assignee": "alice",
+    "diagnostics": [
+      {
+        "kind": "hallucinated_cards",
+        "severity": "error",
+        "title": "Worker claimed cards that don't exist",
+        "detail": "The completing worker declared created_cards that either didn't exist or weren't created by its profile. The completion was blocked and the task stayed in its prior state. Usually means the worker hallucinated ids instead of capturing return values from kanban_create.",
+        "actions": [
+          {
+            "kind": "comment",
+            "label": "Add a comment explaining what to do",
+            "payload": {},
+            "suggested": false
+          },
+          {
+            "kind": "reassign",
+            "label": "Reassign to different profile",
+            "payload": {
+              "reclaim_first": false
+            },
+            "suggested": false
+          }
+        ],
+        "first_seen_at": 1767218400,
+        "last_seen_at": 1767218400,
+        "count": 1,
+        "run_id": null,
+        "data": {
+          "phantom_ids": [
+            NaN,
+            [
+              NaN
+            ],
+            {
+              "k": NaN
+            },
+            Infinity,
+            -Infinity,
+            123456789012345678901234567890
+          ]
+        }
+      }
+    ]
+  }
+]
+"#;
+    for defaults in ["unified", "hermes-0.19"] {
+        let out = run(&[
+            "--db",
+            path.to_str().unwrap(),
+            "--now",
+            NOW,
+            "--json",
+            "--defaults",
+            defaults,
+        ]);
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(stdout(&out), expected, "--defaults {defaults}");
+    }
+}

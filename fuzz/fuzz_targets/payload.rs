@@ -9,17 +9,17 @@
 //! Random bytes are rarely a JSON object holding a list, so each input is also read a
 //! second way: as the choices that build a payload (`{"phantom_cards": [...], ...}` with
 //! ids drawn towards the values Python equality merges: `1`, `1.0`, `true`, `-0.0`,
-//! `2**53` against `2**53 + 1`, `u64::MAX`, nested lists and dicts), serialised to text,
-//! sometimes encoded twice the way a pre-encoded payload is, and run the same way.
+//! `2**53` against `2**53 + 1`, `u64::MAX`, ints beyond 64 bits, `NaN` and the
+//! infinities, nested lists and dicts), serialised as `json.dumps` writes it, sometimes
+//! encoded twice the way a pre-encoded payload is, and run the same way.
 
 #![no_main]
 
-use kanban_doctor::fuzzing::{ActiveHits, UniqueList, iter_ids, payload_object, py_eq};
-use kanban_doctor::fuzzing::{EventRow, PayloadMode};
+use kanban_doctor::fuzzing::{ActiveHits, UniqueList, iter_ids, payload_object};
+use kanban_doctor::fuzzing::{Dict, EventRow, Int, Object, PayloadMode, to_string_compact};
 use kanban_doctor::fuzzing::Value;
 use libfuzzer_sys::arbitrary::{Result as ArbResult, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use serde_json::{Map, Number, Value as Json};
 
 /// Pairwise checks only on lists this small, to keep every input linear.
 const SMALL: usize = 64;
@@ -28,39 +28,39 @@ const SMALL: usize = 64;
 const RULE_KEYS: [&str; 2] = ["phantom_cards", "phantom_refs"];
 const RULE_EVENT: &str = "completion_blocked_hallucination";
 
-fn check_unique(list: &UniqueList, all: &[Json]) {
+fn check_unique(list: &UniqueList, all: &[Object]) {
     let items = list.items();
     assert!(items.len() <= all.len());
     if items.len() <= SMALL {
         for (i, a) in items.iter().enumerate() {
-            assert!(py_eq(a, a), "{a} != itself");
+            assert!(a.py_eq(a), "{a:?} != itself");
             for b in &items[i + 1..] {
                 assert!(
-                    !py_eq(a, b),
-                    "UniqueList holds {a} and {b}, which are equal"
+                    !a.py_eq(b),
+                    "UniqueList holds {a:?} and {b:?}, which are equal"
                 );
             }
         }
     }
     if all.len() <= SMALL {
         // The reference's quadratic loop, as the oracle.
-        let mut naive: Vec<Json> = Vec::new();
+        let mut naive: Vec<Object> = Vec::new();
         for x in all {
-            if !naive.iter().any(|e| py_eq(e, x)) {
+            if !naive.iter().any(|e| e.py_eq(x)) {
                 naive.push(x.clone());
             }
         }
         assert_eq!(items, naive.as_slice(), "UniqueList differs from `not in`");
         for (i, a) in all.iter().enumerate() {
             for b in &all[i + 1..] {
-                let eq = py_eq(a, b);
-                assert_eq!(eq, py_eq(b, a), "py_eq({a}, {b}) is not symmetric");
+                let eq = a.py_eq(b);
+                assert_eq!(eq, b.py_eq(a), "py_eq({a:?}, {b:?}) is not symmetric");
                 if eq && a != b {
                     // Equal items must hash alike, or the table would not find the first.
                     // (Identical ones hash alike by construction; skip them, they are many.)
                     let mut pair = UniqueList::default();
                     pair.extend(vec![a.clone(), b.clone()]);
-                    assert_eq!(pair.items().len(), 1, "{a} == {b} but both were kept");
+                    assert_eq!(pair.items().len(), 1, "{a:?} == {b:?} but both were kept");
                 }
             }
         }
@@ -136,45 +136,42 @@ const INTS: [i64; 10] = [
     (1 << 53) - 1,
 ];
 
-/// A JSON value from the fuzzer's choices, at most `depth` collections deep.
-fn gen_value(u: &mut Unstructured<'_>, depth: u32) -> ArbResult<Json> {
-    let top = if depth == 0 { 7 } else { 9 };
+/// A decoded value from the fuzzer's choices, at most `depth` collections deep.
+fn gen_value(u: &mut Unstructured<'_>, depth: u32) -> ArbResult<Object> {
+    let top = if depth == 0 { 8 } else { 10 };
     Ok(match u.int_in_range(0..=top)? {
-        0 => Json::Null,
-        1 => Json::Bool(u.arbitrary()?),
-        2 => Json::from(*u.choose(&INTS)?),
-        3 => Json::from(u.arbitrary::<i64>()?),
-        4 => Json::from(u64::MAX - u64::from(u.int_in_range(0u8..=3)?)),
+        0 => Object::None,
+        1 => Object::Bool(u.arbitrary()?),
+        2 => Object::Int(Int::from(*u.choose(&INTS)?)),
+        3 => Object::Int(Int::from(u.arbitrary::<i64>()?)),
+        4 => Object::Int(Int::from(
+            i128::from(u64::MAX) + i128::from(u.int_in_range(-3i8..=3)?),
+        )),
         // An integral float, to meet its integer.
-        5 => {
-            let f = match u.int_in_range(0..=3)? {
-                0 => *u.choose(&INTS)? as f64,
-                1 => -0.0,
-                2 => 18_446_744_073_709_551_616.0, // 2**64
-                _ => f64::from(u.arbitrary::<i32>()?),
-            };
-            Number::from_f64(f).map_or(Json::Null, Json::Number)
-        }
-        6 => {
-            let f = f64::from_bits(u.arbitrary()?);
-            Number::from_f64(f).map_or(Json::Null, Json::Number)
-        }
-        7 => Json::String(gen_key(u)?),
-        8 => {
+        5 => Object::Float(match u.int_in_range(0..=3)? {
+            0 => *u.choose(&INTS)? as f64,
+            1 => -0.0,
+            2 => 18_446_744_073_709_551_616.0, // 2**64
+            _ => f64::from(u.arbitrary::<i32>()?),
+        }),
+        6 => Object::Float(f64::from_bits(u.arbitrary()?)),
+        7 => Object::Float(*u.choose(&[f64::NAN, f64::INFINITY, f64::NEG_INFINITY])?),
+        8 => Object::Str(gen_key(u)?),
+        9 => {
             let n = u.int_in_range(0..=4)?;
             let mut items = Vec::with_capacity(n);
             for _ in 0..n {
                 items.push(gen_value(u, depth - 1)?);
             }
-            Json::Array(items)
+            Object::List(items)
         }
         _ => {
             let n = u.int_in_range(0..=4)?;
-            let mut map = Map::new();
+            let mut map = Dict::default();
             for _ in 0..n {
                 map.insert(gen_key(u)?, gen_value(u, depth - 1)?);
             }
-            Json::Object(map)
+            Object::Dict(Box::new(map))
         }
     })
 }
@@ -189,7 +186,7 @@ fn gen_key(u: &mut Unstructured<'_>) -> ArbResult<String> {
 
 /// A payload built from the fuzzer's choices, as the text a board would hold.
 fn gen_payload(u: &mut Unstructured<'_>) -> ArbResult<String> {
-    let mut payload = Map::new();
+    let mut payload = Dict::default();
     for key in RULE_KEYS {
         let ids = match u.int_in_range(0..=7)? {
             0 => continue,
@@ -200,16 +197,16 @@ fn gen_payload(u: &mut Unstructured<'_>) -> ArbResult<String> {
                 for _ in 0..n {
                     items.push(gen_value(u, 2)?);
                 }
-                Json::Array(items)
+                Object::List(items)
             }
             _ => gen_value(u, 2)?,
         };
         payload.insert(key.to_string(), ids);
     }
-    let text = Json::Object(payload).to_string();
+    let text = to_string_compact(&Object::Dict(Box::new(payload)));
     // A pre-encoded payload: the single-task path decodes a JSON string once more.
     Ok(if u.ratio(1, 4)? {
-        Json::String(text).to_string()
+        to_string_compact(&Object::Str(text))
     } else {
         text
     })

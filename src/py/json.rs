@@ -6,12 +6,13 @@
 //! escaping with `ensure_ascii=False`; floats differ (`1e16` against Python's `1e+16`, and
 //! Python always writes a `.0`), so they go through [`super::float_repr`].
 
-use std::hash::{Hash, Hasher};
 use std::io::{self, Write};
 
 use serde::Serialize;
 use serde_json::ser::{Formatter, PrettyFormatter};
 use serde_json::{Map, Value as Json};
+
+use super::object::Object;
 
 /// `indent=2`: serde_json's pretty layout with Python's float rendering.
 pub struct PyFormatter(PrettyFormatter<'static>);
@@ -120,9 +121,10 @@ impl Formatter for CompactPy {
 // Reading: `json.loads`, and what Python does with the values it returns.
 // ---------------------------------------------------------------------------------------
 
-/// Python's `json.loads`, as far as serde_json agrees with it (it does not accept NaN).
-pub fn loads(text: &str) -> Option<Json> {
-    serde_json::from_str(text).ok()
+/// Python's `json.loads` of an event payload's text ([`super::loads`]); `None` where it
+/// raises.
+pub fn loads(text: &str) -> Option<Object> {
+    super::loads::loads(text, super::loads::PAYLOAD_MAX_DEPTH)
 }
 
 /// `json.loads` of bytes: the text is decoded first, in the encoding `json.detect_encoding`
@@ -131,7 +133,7 @@ pub fn loads(text: &str) -> Option<Json> {
 ///
 /// A lone surrogate, which `surrogatepass` lets through, becomes U+FFFD: a Rust string
 /// cannot hold it, and where the reference would print it, it fails writing to stdout.
-pub fn loads_bytes(b: &[u8]) -> Option<Json> {
+pub fn loads_bytes(b: &[u8]) -> Option<Object> {
     loads(&decode_detected(b)?)
 }
 
@@ -378,96 +380,6 @@ pub fn dict(v: &Json) -> Result<Map<String, Json>, String> {
     Ok(out)
 }
 
-/// A JSON number (or bool) as Python sees it: an `int` of any size or a `float`.
-#[derive(Clone, Copy)]
-enum PyNum {
-    Int(i128),
-    Float(f64),
-}
-
-fn py_num(v: &Json) -> Option<PyNum> {
-    match v {
-        Json::Bool(b) => Some(PyNum::Int(i128::from(*b))),
-        Json::Number(n) => n
-            .as_i64()
-            .map(i128::from)
-            .or_else(|| n.as_u64().map(i128::from))
-            .map(PyNum::Int)
-            .or_else(|| n.as_f64().map(PyNum::Float)),
-        _ => None,
-    }
-}
-
-/// The exact integer value of a float, when it has one that an `i128` holds (every JSON
-/// integer serde_json keeps as an integer does).
-fn float_as_int(f: f64) -> Option<i128> {
-    // 2^127 is exact as an f64; below it, an integral float converts without loss.
-    const LIMIT: f64 = 170_141_183_460_469_231_731_687_303_715_884_105_728.0;
-    (f.is_finite() && f.fract() == 0.0 && (-LIMIT..LIMIT).contains(&f)).then_some(f as i128)
-}
-
-/// Python's `int`/`float` equality, which is exact: `2**53 + 1 != float(2**53)`.
-fn py_num_eq(a: PyNum, b: PyNum) -> bool {
-    match (a, b) {
-        (PyNum::Int(i), PyNum::Int(j)) => i == j,
-        (PyNum::Float(x), PyNum::Float(y)) => x == y,
-        (PyNum::Int(i), PyNum::Float(f)) | (PyNum::Float(f), PyNum::Int(i)) => {
-            float_as_int(f) == Some(i)
-        }
-    }
-}
-
-/// Python `==` between decoded JSON values: numbers compare by exact value, `True == 1 ==
-/// 1.0`, NaN equals nothing, lists compare in order and dicts whatever their key order.
-pub fn eq(a: &Json, b: &Json) -> bool {
-    match (a, b) {
-        (Json::Null, Json::Null) => true,
-        (Json::String(x), Json::String(y)) => x == y,
-        (Json::Array(x), Json::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| eq(p, q))
-        }
-        (Json::Object(x), Json::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| eq(v, w)))
-        }
-        _ => match (py_num(a), py_num(b)) {
-            (Some(x), Some(y)) => py_num_eq(x, y),
-            _ => false,
-        },
-    }
-}
-
-/// Feed `v` to `state` so that values `eq` calls equal hash alike: a number by its
-/// exact integer value when it has one (so `1`, `1.0` and `true` agree), else by its bits;
-/// a dict by its entries in key order.
-pub fn hash(v: &Json, state: &mut impl Hasher) {
-    match v {
-        Json::Null => state.write_u8(0),
-        Json::Bool(_) | Json::Number(_) => match py_num(v) {
-            Some(PyNum::Int(i)) => (1u8, i).hash(state),
-            Some(PyNum::Float(f)) => match float_as_int(f) {
-                Some(i) => (1u8, i).hash(state),
-                // NaN hashes like any float; `eq` keeps every NaN apart.
-                None => (2u8, f.to_bits()).hash(state),
-            },
-            None => state.write_u8(2),
-        },
-        Json::String(s) => (3u8, s).hash(state),
-        Json::Array(items) => {
-            (4u8, items.len()).hash(state);
-            items.iter().for_each(|item| hash(item, state));
-        }
-        Json::Object(map) => {
-            (5u8, map.len()).hash(state);
-            let mut entries: Vec<_> = map.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            for (k, item) in entries {
-                k.hash(state);
-                hash(item, state);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -514,92 +426,10 @@ mod tests {
         }
     }
 
-    fn hash(v: &Json) -> u64 {
-        let mut h = std::hash::DefaultHasher::new();
-        super::hash(v, &mut h);
-        h.finish()
-    }
-
-    /// `eq` says equal, and the hash agrees, so the de-duplicating table finds it.
-    fn assert_py_equal(a: &Json, b: &Json) {
-        assert!(eq(a, b) && eq(b, a), "{a} == {b}");
-        assert_eq!(hash(a), hash(b), "hash({a}) == hash({b})");
-    }
-
-    fn assert_py_unequal(a: &Json, b: &Json) {
-        assert!(!eq(a, b) && !eq(b, a), "{a} != {b}");
-    }
-
-    #[test]
-    fn python_equality_merges_numbers_and_bools() {
-        assert_py_equal(&json!(1), &json!(1.0));
-        assert_py_equal(&json!(true), &json!(1));
-        assert_py_equal(&json!(true), &json!(1.0));
-        assert_py_equal(&json!(false), &json!(0));
-        assert_py_equal(&json!(false), &json!(-0.0));
-        assert_py_equal(&json!(0.0), &json!(-0.0));
-        assert_py_equal(&json!(0.5), &json!(0.5));
-        assert_py_equal(&json!(null), &json!(null));
-        assert_py_unequal(&json!(true), &json!(2));
-        assert_py_unequal(&json!(null), &json!(0));
-        assert_py_unequal(&json!(null), &json!(false));
-        assert_py_unequal(&json!("1"), &json!(1));
-        assert_py_unequal(&json!(0.5), &json!(0.25));
-    }
-
-    #[test]
-    fn python_equality_between_int_and_float_is_exact() {
-        let two_53 = 9_007_199_254_740_992_i64;
-        assert_py_equal(&json!(two_53), &json!(9_007_199_254_740_992.0));
-        // float(2**53 + 1) rounds to 2**53, but Python compares the exact values.
-        assert_py_unequal(&json!(two_53 + 1), &json!(9_007_199_254_740_992.0));
-        assert_py_unequal(&json!(two_53 + 1), &json!(two_53));
-        assert_py_unequal(&json!(u64::MAX), &json!(u64::MAX - 1));
-        assert_py_unequal(&json!(u64::MAX), &json!(18_446_744_073_709_551_616.0));
-        assert_py_equal(&json!(1_u64 << 63), &json!(9_223_372_036_854_775_808.0));
-        assert_py_equal(&json!(i64::MIN), &json!(-9_223_372_036_854_775_808.0));
-        assert_py_equal(&json!(1e300), &json!(1e300));
-        // Parsed from text the way payloads are.
-        let parsed: Json = serde_json::from_str("[18446744073709551615, 1e0, 2.5]").unwrap();
-        assert_py_equal(&parsed, &json!([u64::MAX, true, 2.5]));
-    }
-
-    #[test]
-    fn nan_equals_nothing_and_json_cannot_hold_it() {
-        // serde_json has no NaN (nor infinities), so a payload never yields one; were it
-        // to, `eq` would keep every NaN apart, as Python's `==` does.
-        assert!(serde_json::Number::from_f64(f64::NAN).is_none());
-        assert!(!py_num_eq(PyNum::Float(f64::NAN), PyNum::Float(f64::NAN)));
-        assert!(!py_num_eq(PyNum::Float(f64::NAN), PyNum::Int(0)));
-        assert!(py_num_eq(
-            PyNum::Float(f64::INFINITY),
-            PyNum::Float(f64::INFINITY)
-        ));
-        assert!(!py_num_eq(
-            PyNum::Float(f64::INFINITY),
-            PyNum::Int(i128::MAX)
-        ));
-    }
-
-    #[test]
-    fn python_equality_of_lists_is_ordered_and_of_dicts_is_not() {
-        assert_py_equal(&json!([1, "a", null]), &json!([true, "a", null]));
-        assert_py_unequal(&json!([1, 2]), &json!([2, 1]));
-        assert_py_unequal(&json!([1]), &json!([1, 1]));
-        assert_py_unequal(&json!([]), &json!({}));
-        assert_py_equal(
-            &json!({"a": 1, "b": [1.0, {"c": false}]}),
-            &json!({"b": [true, {"c": 0}], "a": 1.0}),
-        );
-        assert_py_unequal(&json!({"a": 1}), &json!({"a": 1, "b": 2}));
-        assert_py_unequal(&json!({"a": 1}), &json!({"b": 1}));
-        assert_py_unequal(&json!({"a": "1"}), &json!({"a": 1}));
-    }
-
     #[test]
     fn bytes_are_decoded_in_the_encoding_python_detects() {
         // Each checked against python3: json.loads('["t_é"]'.encode(enc)).
-        let want = json!(["t_é"]);
+        let want = Object::from_json(&json!(["t_é"]));
         let text = "[\"t_é\"]";
         let utf16 = |be: bool| -> Vec<u8> {
             text.encode_utf16()
@@ -630,8 +460,8 @@ mod tests {
             assert_eq!(loads_bytes(&bytes), Some(want.clone()), "{name}");
         }
         // Two bytes: b'1\x00' is UTF-16-LE for '1'.
-        assert_eq!(loads_bytes(b"1\0"), Some(json!(1)));
-        assert_eq!(loads_bytes(b"\x001"), Some(json!(1)));
+        assert_eq!(loads_bytes(b"1\0"), Some(Object::from_json(&json!(1))));
+        assert_eq!(loads_bytes(b"\x001"), Some(Object::from_json(&json!(1))));
     }
 
     #[test]
@@ -648,7 +478,7 @@ mod tests {
     #[test]
     fn lone_surrogates_pass_as_replacement_characters() {
         // '"\ud800"' encoded with surrogatepass in UTF-8, UTF-16-LE and UTF-32-LE.
-        let want = Some(json!("\u{fffd}"));
+        let want = Some(Object::from_json(&json!("\u{fffd}")));
         assert_eq!(loads_bytes(b"\"\xed\xa0\x80\""), want);
         assert_eq!(loads_bytes(b"\"\x00\x00\xd8\"\x00"), want);
         assert_eq!(
@@ -658,7 +488,7 @@ mod tests {
         // A surrogate pair in UTF-16 is one character.
         assert_eq!(
             loads_bytes(b"\"\x00=\xd8\x00\xde\"\x00"),
-            Some(json!("\u{1f600}"))
+            Some(Object::from_json(&json!("\u{1f600}")))
         );
     }
 

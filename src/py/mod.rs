@@ -21,14 +21,18 @@
 //!   `NaN`.
 //! - **Cells** ([`value`]): the dynamically typed SQLite cell as `sqlite3` hands it to
 //!   Python (None, int, float, str, bytes), its truthiness, `int(x or 0)` and `str(x)`.
-//! - **JSON** ([`json`]): `json.loads` (as far as serde_json agrees; see its notes), the
-//!   truthiness, `int()`, `float()` and `str()` of decoded values, Python's `==` between
-//!   them (exact between int and float, `True == 1`, dicts unordered) with a hash that
-//!   agrees with it, and `json.dumps` in both layouts the tool writes (`indent=2` for
-//!   reports, default separators for event payloads), with Python's float rendering.
+//! - **JSON** ([`loads`], [`object`], [`json`]): `json.loads` of an event payload as
+//!   CPython's decoder reads it (`NaN` and the infinities, ints of any size, the recursion
+//!   limit), into a tree of Python objects with Python's `==` (exact between int and float,
+//!   `True == 1`, dicts unordered, the decoder's one NaN) and a hash that agrees with it;
+//!   the bytes `json.loads` accepts and how it decodes them; the truthiness, `int()`,
+//!   `float()` and `str()` of decoded config values; and `json.dumps` in both layouts the
+//!   tool writes (`indent=2` for reports, default separators for event payloads), with
+//!   Python's float rendering.
 
 pub mod int;
 pub mod json;
+pub mod loads;
 pub mod object;
 pub mod value;
 

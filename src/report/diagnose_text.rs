@@ -52,6 +52,15 @@ fn compact_object(v: &Object) -> String {
         Object::Json(j) => compact(j),
         Object::Int(i) => i.to_string(),
         Object::Float(f) => crate::py::float_repr(*f),
+        Object::None => compact(&Json::Null),
+        Object::Bool(b) => compact(&Json::Bool(*b)),
+        Object::Str(s) => compact(&Json::String(s.clone())),
+        Object::List(items) => items
+            .iter()
+            .map(compact_object)
+            .collect::<Vec<_>>()
+            .join(","),
+        Object::Dict(_) => escape::line(&crate::py::json::to_string_compact(v)).into_owned(),
     }
 }
 

@@ -67,7 +67,7 @@ impl Rule for HallucinatedCards {
             .actions(generic_recovery_actions(task.status_is("running")))
             .seen(first, last)
             .count(hits.count)
-            .data("phantom_ids", hits.ids.items().to_vec()),
+            .data("phantom_ids", crate::py::object::Object::List(hits.ids.items().to_vec())),
         ))
     }
 

@@ -228,7 +228,7 @@ impl Diagnostic {
 impl EventRow<'_> {
     /// The payload as the reference's `_parse_payload` returns it; `Err` where reading a
     /// key from it would raise (a truthy JSON value that is not an object).
-    pub fn payload_object(&self) -> Result<Map<String, Json>, RuleFailure> {
+    pub fn payload_object(&self) -> Result<crate::py::object::Dict, RuleFailure> {
         support::payload_object(self.payload, self.mode)
     }
 }

@@ -23,7 +23,6 @@ use super::{
 };
 use crate::config::{Defaults, DiagConfig};
 use crate::py;
-use crate::py::json::eq as py_eq;
 use crate::py::value::{Num, Value};
 
 /// `cases` unless `PROPTEST_CASES` is set (proptest's default reads it). The cheap RNG
@@ -757,7 +756,7 @@ proptest! {
                             let mut unique = support::UniqueList::default();
                             unique.extend(ids.clone());
                             prop_assert!(unique.items().len() <= ids.len());
-                            for id in unique.items() { prop_assert!(py_eq(id, id)); }
+                            for id in unique.items() { prop_assert!(id.py_eq(id)); }
                         }
                     }
                 }

@@ -61,7 +61,7 @@ impl Rule for ProsePhantomRefs {
             .actions(generic_recovery_actions(task.status_is("running")))
             .seen(first, last)
             .count(hits.count)
-            .data("phantom_refs", hits.ids.items().to_vec()),
+            .data("phantom_refs", crate::py::object::Object::List(hits.ids.items().to_vec())),
         ))
     }
 

@@ -3,35 +3,36 @@
 use std::hash::{BuildHasher, Hasher, RandomState};
 
 use hashbrown::hash_table::{Entry, HashTable};
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 
 use super::{Action, PayloadMode};
 use crate::config::DiagConfig;
 use crate::py;
 use crate::py::int::Int;
+use crate::py::object::{Dict, Object};
 use crate::py::value::{RuleFailure, Value};
 
 /// The payload of an event as a dictionary, following `_parse_payload` for both ways the
 /// reference hands events to the rules.
-pub fn payload_object(cell: &Value, mode: PayloadMode) -> Result<Map<String, Json>, RuleFailure> {
+pub fn payload_object(cell: &Value, mode: PayloadMode) -> Result<Dict, RuleFailure> {
     let not_a_dict = RuleFailure("event payload is JSON but not an object");
     // A decoded payload that is a string is decoded once more, then must be an object.
-    let from_text = |text: &str| -> Result<Map<String, Json>, RuleFailure> {
+    let from_text = |text: &str| -> Result<Dict, RuleFailure> {
         match py::json::loads(text) {
-            None => Ok(Map::new()),
-            Some(Json::Object(m)) => Ok(m),
-            Some(v) if !py::json::truthy(&v) => Ok(Map::new()),
+            None => Ok(Dict::default()),
+            Some(Object::Dict(m)) => Ok(*m),
+            Some(v) if !v.truthy() => Ok(Dict::default()),
             Some(_) => Err(not_a_dict.clone()),
         }
     };
     match mode {
         PayloadMode::Fleet => match cell {
             Value::Text(t) => from_text(t),
-            _ => Ok(Map::new()),
+            _ => Ok(Dict::default()),
         },
         PayloadMode::SingleTask => {
             if !cell.truthy() {
-                return Ok(Map::new());
+                return Ok(Dict::default());
             }
             let parsed = match cell {
                 Value::Text(t) => py::json::loads(t),
@@ -40,54 +41,54 @@ pub fn payload_object(cell: &Value, mode: PayloadMode) -> Result<Map<String, Jso
                 _ => None,
             };
             match parsed {
-                Some(Json::Object(m)) => Ok(m),
-                Some(Json::String(s)) => from_text(&s),
-                _ => Ok(Map::new()),
+                Some(Object::Dict(m)) => Ok(*m),
+                Some(Object::Str(s)) => from_text(&s),
+                _ => Ok(Dict::default()),
             }
         }
     }
 }
 
 /// Iterate `payload.get(key, []) or []` the way a Python `for` loop would: a list yields
-/// its items, a string its characters, an object its keys; other truthy values raise.
-pub fn iter_ids(payload: &Map<String, Json>, key: &str) -> Result<Vec<Json>, RuleFailure> {
+/// its items, a string its characters, a dict its keys; other truthy values raise.
+pub fn iter_ids(payload: &Dict, key: &str) -> Result<Vec<Object>, RuleFailure> {
     match payload.get(key) {
         None => Ok(Vec::new()),
-        Some(v) if !py::json::truthy(v) => Ok(Vec::new()),
-        Some(Json::Array(items)) => Ok(items.clone()),
-        Some(Json::String(s)) => Ok(s.chars().map(|c| Json::String(c.to_string())).collect()),
-        Some(Json::Object(m)) => Ok(m.keys().map(|k| Json::String(k.clone())).collect()),
+        Some(v) if !v.truthy() => Ok(Vec::new()),
+        Some(Object::List(items)) => Ok(items.clone()),
+        Some(Object::Str(s)) => Ok(s.chars().map(|c| Object::Str(c.to_string())).collect()),
+        Some(Object::Dict(m)) => Ok(m.keys().map(|k| Object::Str(k.clone())).collect()),
         Some(_) => Err(RuleFailure("phantom id list is not iterable")),
     }
 }
 
 /// A list built the way `if x not in xs: xs.append(x)` builds it, in linear time.
 ///
-/// Python's `in` is `x is e or x == e`; decoded JSON values are never the same object, so
-/// it is `py_eq`. Alongside the items, a table of their positions keyed by `py_hash` finds
-/// the candidates, and `py_eq` confirms them: one hash and a few comparisons per item
-/// instead of a scan of the list (a payload of 200k ids took minutes), and no second copy
-/// of the ids.
+/// Python's `in` is `x is e or x == e`, which for decoded objects is
+/// [`Object::py_eq`] (see there for NaN). Alongside the items, a table of their positions
+/// keyed by [`Object::py_hash`] finds the candidates, and `py_eq` confirms them: one hash
+/// and a few comparisons per item instead of a scan of the list (a payload of 200k ids
+/// took minutes), and no second copy of the ids.
 #[derive(Debug, Default)]
 pub struct UniqueList {
-    items: Vec<Json>,
+    items: Vec<Object>,
     positions: HashTable<usize>,
     hasher: RandomState,
 }
 
 impl UniqueList {
     /// Append `items`, skipping any already present.
-    pub fn extend(&mut self, items: Vec<Json>) {
-        let hash_of = |v: &Json| {
+    pub fn extend(&mut self, items: Vec<Object>) {
+        let hash_of = |v: &Object| {
             let mut h = self.hasher.build_hasher();
-            py::json::hash(v, &mut h);
+            v.py_hash(&mut h);
             h.finish()
         };
         for item in items {
             let list = &self.items;
             let entry = self.positions.entry(
                 hash_of(&item),
-                |&i| py::json::eq(&list[i], &item),
+                |&i| list[i].py_eq(&item),
                 |&i| hash_of(&list[i]),
             );
             if let Entry::Vacant(slot) = entry {
@@ -98,7 +99,7 @@ impl UniqueList {
     }
 
     /// The items in the order they were first seen.
-    pub fn items(&self) -> &[Json] {
+    pub fn items(&self) -> &[Object] {
         &self.items
     }
 }
@@ -229,25 +230,27 @@ pub const FIRES_WHY: &str = "its conditions are met, so it fires";
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn fleet_payload_raises_on_truthy_non_objects_only() {
         let t = |s: &str| Value::Text(s.into());
         assert!(payload_object(&t("[1]"), PayloadMode::Fleet).is_err());
         assert!(payload_object(&t("\"x\""), PayloadMode::Fleet).is_err());
-        assert_eq!(payload_object(&t("[]"), PayloadMode::Fleet), Ok(Map::new()));
+        assert_eq!(
+            payload_object(&t("[]"), PayloadMode::Fleet),
+            Ok(Dict::default())
+        );
         assert_eq!(
             payload_object(&t("null"), PayloadMode::Fleet),
-            Ok(Map::new())
+            Ok(Dict::default())
         );
         assert_eq!(
             payload_object(&t("{bad"), PayloadMode::Fleet),
-            Ok(Map::new())
+            Ok(Dict::default())
         );
         assert_eq!(
             payload_object(&Value::Int(5), PayloadMode::Fleet),
-            Ok(Map::new())
+            Ok(Dict::default())
         );
     }
 
@@ -256,7 +259,7 @@ mod tests {
         let t = |s: &str| Value::Text(s.into());
         assert_eq!(
             payload_object(&t("[1]"), PayloadMode::SingleTask),
-            Ok(Map::new())
+            Ok(Dict::default())
         );
         assert!(payload_object(&t("\"[1]\""), PayloadMode::SingleTask).is_err());
     }
@@ -270,55 +273,93 @@ mod tests {
             .collect();
         let blob = Value::Blob(utf16);
         let single = payload_object(&blob, PayloadMode::SingleTask).unwrap();
-        assert_eq!(single.get("phantom_cards"), Some(&json!(["t_1"])));
+        assert_eq!(
+            single.get("phantom_cards"),
+            Some(&Object::List(vec![Object::Str("t_1".into())]))
+        );
         // The fleet query hands the rule bytes, which `_parse_payload` ignores.
-        assert_eq!(payload_object(&blob, PayloadMode::Fleet), Ok(Map::new()));
+        assert_eq!(
+            payload_object(&blob, PayloadMode::Fleet),
+            Ok(Dict::default())
+        );
         // Undecodable bytes are no payload.
         let odd = Value::Blob(b"{\x00}\x00}".to_vec());
         assert_eq!(
             payload_object(&odd, PayloadMode::SingleTask),
-            Ok(Map::new())
+            Ok(Dict::default())
         );
+    }
+
+    /// The items of a JSON list, decoded as `json.loads` decodes them.
+    fn decoded(text: &str) -> Vec<Object> {
+        match py::json::loads(text) {
+            Some(Object::List(items)) => items,
+            other => panic!("{text} is not a list: {other:?}"),
+        }
+    }
+
+    /// `if x not in xs: xs.append(x)` over the decoded items, as `json.dumps` prints it.
+    fn unique(text: &str) -> String {
+        let mut list = UniqueList::default();
+        list.extend(decoded(text));
+        py::json::to_string_compact(&list.items())
     }
 
     #[test]
     fn unique_list_keeps_the_first_of_each_python_equal_group() {
         let mut list = UniqueList::default();
-        list.extend(vec![
-            json!("t_a"),
-            json!(1),
-            json!(1.0),
-            json!(true),
-            json!("1"),
-            json!(9_007_199_254_740_993_i64),
-            json!(9_007_199_254_740_992.0),
-            json!({"x": 1, "y": 2}),
-        ]);
-        list.extend(vec![
-            json!({"y": 2.0, "x": true}),
-            json!("t_a"),
-            json!(9_007_199_254_740_992_i64),
-            json!(null),
-            json!(null),
-        ]);
+        list.extend(decoded(
+            r#"["t_a", 1, 1.0, true, "1", 9007199254740993, 9007199254740992.0, {"x": 1, "y": 2}]"#,
+        ));
+        list.extend(decoded(
+            r#"[{"y": 2.0, "x": true}, "t_a", 9007199254740992, null, null]"#,
+        ));
         assert_eq!(
-            list.items(),
-            [
-                json!("t_a"),
-                json!(1),
-                json!("1"),
-                json!(9_007_199_254_740_993_i64),
-                json!(9_007_199_254_740_992.0),
-                json!({"x": 1, "y": 2}),
-                json!(null),
-            ]
+            py::json::to_string_compact(&list.items()),
+            r#"["t_a", 1, "1", 9007199254740993, 9007199254740992.0, {"x": 1, "y": 2}, null]"#
+        );
+    }
+
+    #[test]
+    fn unique_list_compares_ints_beyond_64_bits_exactly() {
+        // Each checked against python3 on json.loads of the same text.
+        assert_eq!(
+            unique("[9007199254740993, 9007199254740992.0]"),
+            "[9007199254740993, 9007199254740992.0]"
+        );
+        assert_eq!(
+            unique("[9223372036854775807, 9223372036854775808]"),
+            "[9223372036854775807, 9223372036854775808]"
+        );
+        assert_eq!(
+            unique("[9223372036854775808, 9223372036854775808.0, 1e400, Infinity]"),
+            "[9223372036854775808, Infinity]"
+        );
+        assert_eq!(
+            unique("[123456789012345678901234567890, 123456789012345678901234567891]"),
+            "[123456789012345678901234567890, 123456789012345678901234567891]"
+        );
+        assert_eq!(
+            unique("[123456789012345678901234567890, 1.2345678901234568e+29]"),
+            "[123456789012345678901234567890, 1.2345678901234568e+29]"
+        );
+    }
+
+    #[test]
+    fn unique_list_keeps_one_nan_because_json_loads_returns_one_nan_object() {
+        // `json.decoder.NaN` is a single object, and `in` checks identity first.
+        assert_eq!(
+            unique("[NaN, NaN, [NaN], [NaN], {\"k\": NaN}, {\"k\": NaN}, -Infinity]"),
+            "[NaN, [NaN], {\"k\": NaN}, -Infinity]"
         );
     }
 
     #[test]
     fn unique_list_handles_hundreds_of_thousands_of_ids() {
         // A quadratic scan took minutes here; the table makes it one pass.
-        let ids: Vec<Json> = (0..200_000).map(|i| json!(format!("t_{i:08x}"))).collect();
+        let ids: Vec<Object> = (0..200_000)
+            .map(|i| Object::Str(format!("t_{i:08x}")))
+            .collect();
         let mut list = UniqueList::default();
         list.extend(ids.clone());
         list.extend(ids.iter().rev().cloned().collect());

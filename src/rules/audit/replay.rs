@@ -17,11 +17,11 @@
 use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
-use serde_json::{Map, Value as Json};
 
 use crate::board::history::{HistEvent, HistRun, History};
 use crate::lifecycle::{self, Failure, Reset, Semantics, Step};
 use crate::py;
+use crate::py::object::{Dict, Object};
 use crate::py::value::Value;
 
 /// A cell as an integer, when it holds one (INTEGER, or REAL/TEXT that `int()` reads).
@@ -120,17 +120,17 @@ fn text(v: &Value) -> Option<&str> {
     v.as_text()
 }
 
-fn payload(ev: &HistEvent) -> Map<String, Json> {
+fn payload(ev: &HistEvent) -> Dict {
     match ev.payload.as_text().and_then(py::json::loads) {
-        Some(Json::Object(m)) => m,
-        _ => Map::new(),
+        Some(Object::Dict(m)) => *m,
+        _ => Dict::default(),
     }
 }
 
-fn metadata(run: &HistRun) -> Map<String, Json> {
+fn metadata(run: &HistRun) -> Dict {
     match run.metadata.as_text().and_then(py::json::loads) {
-        Some(Json::Object(m)) => m,
-        _ => Map::new(),
+        Some(Object::Dict(m)) => *m,
+        _ => Dict::default(),
     }
 }
 
@@ -145,7 +145,7 @@ fn first_line(v: &Value) -> Option<String> {
 fn protocol_violation(run: &HistRun) -> bool {
     metadata(run)
         .get("protocol_violation")
-        .is_some_and(py::json::truthy)
+        .is_some_and(Object::truthy)
         || text(&run.error).is_some_and(|e| e.contains("protocol violation"))
 }
 
@@ -227,7 +227,7 @@ impl<'h> Replayer<'h> {
         let at = int(&ev.created_at);
         let run = self.run(int(&ev.run_id));
         let p = if ev.payload.is_null() {
-            Map::new()
+            Dict::default()
         } else {
             payload(ev)
         };
@@ -240,7 +240,7 @@ impl<'h> Replayer<'h> {
             error: None,
             effect: None,
             counter: 0,
-            recorded: p.get("failures").and_then(py::json::py_int),
+            recorded: p.get("failures").and_then(Object::py_int),
         };
         let failure_of = |kind: &str| match kind {
             "spawn_failed" => Some(Failure::SpawnFailed),
@@ -250,11 +250,11 @@ impl<'h> Replayer<'h> {
         };
         let step = match kind {
             "created" => {
-                self.assignee = p.get("assignee").map(py::json::to_str);
+                self.assignee = p.get("assignee").map(Object::py_str);
                 Step::Neutral
             }
             "assigned" => {
-                let new = p.get("assignee").map(py::json::to_str);
+                let new = p.get("assignee").map(Object::py_str);
                 let changed = self.assignee.is_none() || self.assignee != new;
                 self.assignee = new;
                 if changed {
@@ -266,7 +266,7 @@ impl<'h> Replayer<'h> {
             "completed" => Step::Reset(Reset::Completed),
             "unblocked" => Step::Reset(Reset::Unblocked),
             "reclaimed" => {
-                if p.get("manual").is_some_and(py::json::truthy) {
+                if p.get("manual").is_some_and(Object::truthy) {
                     Step::Reset(Reset::OperatorReclaim)
                 } else {
                     // A stale reclaim: neutral for the counter, but an operator-visible
@@ -279,12 +279,12 @@ impl<'h> Replayer<'h> {
             "gave_up" => {
                 self.out.gave_up += 1;
                 self.tripped_at = Some(at);
-                let trigger = p.get("trigger_outcome").and_then(|v| v.as_str());
-                let source = p.get("limit_source").and_then(|v| v.as_str());
+                let trigger = p.get("trigger_outcome").and_then(Object::as_str);
+                let source = p.get("limit_source").and_then(Object::as_str);
                 if source == Some("recount") {
                     // Written by `migrate --recount --trip`: it counted nothing.
                     Step::Neutral
-                } else if p.contains_key("protocol_violations") {
+                } else if p.get("protocol_violations").is_some() {
                     // The violation that trips is counted (`force_trip`).
                     Step::Failure(Failure::Crashed)
                 } else if trigger == Some("spawn_failed")
@@ -358,7 +358,7 @@ impl<'h> Replayer<'h> {
             error: first_line(&run.error),
             effect: None,
             counter: 0,
-            recorded: metadata(run).get("failures").and_then(py::json::py_int),
+            recorded: metadata(run).get("failures").and_then(Object::py_int),
         };
         self.step(step, entry, Some(run), &run.error);
     }
