@@ -235,29 +235,7 @@ fn every_audit_rule_has_docs_a_fixture_and_a_snapshot() {
             kanban_doctor::rules::doc(kind).is_none(),
             "{kind}: audit and diagnose kinds are distinct"
         );
-        let summary = d.summary;
-        assert!(
-            !summary.trim().is_empty() && !summary.contains('\n') && !summary.ends_with('.'),
-            "{kind}: the summary is one line without a full stop: {summary:?}"
-        );
-        assert!(
-            d.body.starts_with("## "),
-            "{kind}: the body opens with a section"
-        );
-        let headings: Vec<&str> = d.sections().map(|(h, _)| h).collect();
-        assert_eq!(
-            headings,
-            RuleDoc::SECTIONS,
-            "{kind}: the documentation's sections"
-        );
-        for (heading, text) in d.sections() {
-            assert!(!text.is_empty(), "{kind}: section {heading:?} is empty");
-        }
-        assert!(!d.severities.is_empty(), "{kind}: no severity");
-        assert!(
-            severities_ascend(d),
-            "{kind}: severities are listed least urgent first"
-        );
+        assert_doc_shape(d);
         for key in d.config_keys {
             assert!(
                 key.starts_with("kanban."),
@@ -277,10 +255,6 @@ fn every_audit_rule_has_docs_a_fixture_and_a_snapshot() {
             "{kind}: no snapshot"
         );
     }
-}
-
-fn severities_ascend(d: &RuleDoc) -> bool {
-    d.severities.windows(2).all(|w| w[0] < w[1])
 }
 
 /// Every audit rule kind, whether it looks at a task or the board, its severities and the

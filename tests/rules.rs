@@ -108,29 +108,7 @@ fn every_rule_has_docs_a_fixture_and_a_snapshot() {
     for (&kind, d) in KINDS.iter().zip(DOCS) {
         assert_eq!(d.kind, kind, "DOCS is in registry order");
         assert_eq!(doc(kind), *d, "doc() finds each kind");
-        let summary = d.summary;
-        assert!(
-            !summary.trim().is_empty() && !summary.contains('\n') && !summary.ends_with('.'),
-            "{kind}: the summary is one line without a full stop: {summary:?}"
-        );
-        assert!(
-            d.body.starts_with("## "),
-            "{kind}: the body opens with a section"
-        );
-        let headings: Vec<&str> = d.sections().map(|(h, _)| h).collect();
-        assert_eq!(
-            headings,
-            RuleDoc::SECTIONS,
-            "{kind}: the documentation's sections"
-        );
-        for (heading, text) in d.sections() {
-            assert!(!text.is_empty(), "{kind}: section {heading:?} is empty");
-        }
-        assert!(!d.severities.is_empty(), "{kind}: no severity");
-        assert!(
-            d.severities.windows(2).all(|w| w[0] < w[1]),
-            "{kind}: severities are listed least urgent first"
-        );
+        assert_doc_shape(d);
         for key in d.config_keys {
             assert!(
                 ["kanban.", "auxiliary.", "model"]

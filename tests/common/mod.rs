@@ -93,3 +93,33 @@ pub fn snapshot_stdout(name: &str, out: &std::process::Output) {
     let text = String::from_utf8(out.stdout.clone()).unwrap();
     insta_settings().bind(|| insta::assert_snapshot!(name, text));
 }
+
+/// What every rule's documentation has, diagnose or audit: a one-line summary without a full
+/// stop, a body of the fixed sections in order, none empty, and severities least urgent
+/// first.
+pub fn assert_doc_shape(d: &kanban_doctor::rules::RuleDoc) {
+    let kind = d.kind;
+    let summary = d.summary;
+    assert!(
+        !summary.trim().is_empty() && !summary.contains('\n') && !summary.ends_with('.'),
+        "{kind}: the summary is one line without a full stop: {summary:?}"
+    );
+    assert!(
+        d.body.starts_with("## "),
+        "{kind}: the body opens with a section"
+    );
+    let headings: Vec<&str> = d.sections().map(|(h, _)| h).collect();
+    assert_eq!(
+        headings,
+        kanban_doctor::rules::RuleDoc::SECTIONS,
+        "{kind}: the documentation's sections"
+    );
+    for (heading, text) in d.sections() {
+        assert!(!text.is_empty(), "{kind}: section {heading:?} is empty");
+    }
+    assert!(!d.severities.is_empty(), "{kind}: no severity");
+    assert!(
+        d.severities.windows(2).all(|w| w[0] < w[1]),
+        "{kind}: severities are listed least urgent first"
+    );
+}
