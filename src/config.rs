@@ -15,10 +15,9 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value as Json, json};
-
 use crate::error::Error;
-use crate::py::json::py_int;
+use crate::py::int::Int;
+use crate::py::object::{Dict, IntError, Object, py_dict};
 
 mod events;
 pub(crate) mod yaml11;
@@ -44,28 +43,25 @@ impl Defaults {
 
     /// The rules' defaults, laid under whatever the config sets. Stock 0.19.0 has no
     /// `failure_limit` here: `repeated_failures` then quotes its threshold as the limit.
-    fn rule_defaults(self) -> Map<String, Json> {
-        let v = match self {
-            Defaults::Unified => json!({
-                "failure_threshold": 3,
-                "spawn_failure_threshold": 3,
-                "crash_threshold": 2,
-                "blocked_stale_hours": 24,
-                "stranded_threshold_seconds": 1800,
-                "failure_limit": 5,
-            }),
-            Defaults::Hermes019 => json!({
-                "failure_threshold": 2,
-                "spawn_failure_threshold": 2,
-                "crash_threshold": 2,
-                "blocked_stale_hours": 24,
-                "stranded_threshold_seconds": 1800,
-            }),
+    fn rule_defaults(self) -> Dict {
+        let (threshold, limit) = match self {
+            Defaults::Unified => (3, Some(5)),
+            Defaults::Hermes019 => (2, None),
         };
-        match v {
-            Json::Object(m) => m,
-            _ => unreachable!("literal object"),
+        let mut d: Dict = [
+            ("failure_threshold", threshold),
+            ("spawn_failure_threshold", threshold),
+            ("crash_threshold", 2),
+            ("blocked_stale_hours", 24),
+            ("stranded_threshold_seconds", 1800),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), Object::Int(Int::Small(v))))
+        .collect();
+        if let Some(limit) = limit {
+            d.insert("failure_limit".into(), Object::Int(Int::Small(limit)));
         }
+        d
     }
 
     /// The default failure threshold: what a breaker limit that is not a positive integer
@@ -116,18 +112,18 @@ impl Origin {
 }
 
 /// One threshold as the rules use it, and where it came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Threshold {
-    /// The number compared against; `None` when the setting is not a number, so the rule
-    /// reading it is dropped.
-    pub value: Option<i64>,
+    /// The number compared against, exact at any size (Python's ints); `None` when the
+    /// setting is not a number, so the rule reading it is dropped.
+    pub value: Option<Int>,
     pub origin: Origin,
     /// The setting is not a positive integer and the rule uses `value` instead.
     pub fallback: bool,
 }
 
 /// The thresholds a report header names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Thresholds {
     pub defaults: Defaults,
     /// `repeated_failures`' threshold.
@@ -151,7 +147,7 @@ struct Origins {
 /// The flat dictionary the rules read, after defaults and derivations.
 #[derive(Debug, Clone)]
 pub struct DiagConfig {
-    map: Map<String, Json>,
+    map: Dict,
     /// The file it came from, for messages; `None` when built from defaults only.
     pub source: Option<PathBuf>,
     defaults: Defaults,
@@ -160,7 +156,7 @@ pub struct DiagConfig {
 
 impl Default for DiagConfig {
     fn default() -> Self {
-        Self::from_runtime(&Json::Object(Map::new()), None, Defaults::default())
+        Self::from_runtime(&Object::Dict(Box::default()), None, Defaults::default())
             .expect("an empty config has no diagnostics to refuse")
     }
 }
@@ -172,8 +168,8 @@ impl DiagConfig {
             path: path.to_path_buf(),
             source,
         })?;
-        let raw: Json = if text.trim().is_empty() {
-            Json::Null
+        let raw = if text.trim().is_empty() {
+            Object::None
         } else {
             if let Some((line, column)) = nesting_beyond(&text, MAX_NESTING) {
                 return Err(Error::ConfigParse {
@@ -205,35 +201,34 @@ impl DiagConfig {
         if candidate.is_file() {
             Self::load(&candidate, defaults)
         } else {
-            Self::from_runtime(&Json::Null, None, defaults)
+            Self::from_runtime(&Object::None, None, defaults)
         }
     }
 
     /// Fold a parsed runtime config into the rules' dictionary, over `defaults`. Fails
     /// where Hermes' fold raises: on a `kanban.diagnostics` that `dict()` refuses.
     pub fn from_runtime(
-        raw: &Json,
+        raw: &Object,
         source: Option<PathBuf>,
         defaults: Defaults,
     ) -> Result<Self, Error> {
-        let mut config = Map::new();
+        let mut config = Dict::default();
         let mut origins = Origins {
             failure_threshold: Origin::Default,
             failure_limit: Origin::Default,
             crash_threshold: Origin::Default,
             derived_fallback: false,
         };
-        if let Json::Object(raw) = raw {
-            if let Some(Json::Object(kanban)) = raw.get("kanban") {
+        if let Object::Dict(raw) = raw {
+            if let Some(kanban @ Object::Dict(section)) = raw.get("kanban") {
                 // `dict(kanban.get("diagnostics") or {})`: a list of pairs works too.
-                let mut diag =
-                    crate::py::json::dict(kanban.get("diagnostics").unwrap_or(&Json::Null))
-                        .map_err(|message| Error::ConfigDiagnostics {
-                            path: source.clone().unwrap_or_else(|| PathBuf::from("config")),
-                            message,
-                        })?;
+                let mut diag = py_dict(section.get("diagnostics").unwrap_or(&Object::None))
+                    .map_err(|message| Error::ConfigDiagnostics {
+                        path: source.clone().unwrap_or_else(|| PathBuf::from("config")),
+                        message,
+                    })?;
                 let from_diag = |key: &str, dotted: &'static str| {
-                    if diag.contains_key(key) {
+                    if diag.get(key).is_some() {
                         Origin::Key(dotted)
                     } else {
                         Origin::Default
@@ -247,47 +242,53 @@ impl DiagConfig {
                     from_diag("crash_threshold", "kanban.diagnostics.crash_threshold");
                 // The section's breaker limit: the one it sets (even null), else whatever
                 // the defaults inject (stock 0.19.0: its default threshold; unified: none).
-                let limit = match kanban.get("failure_limit") {
+                let limit = match section.get("failure_limit") {
                     Some(l) => Some((l.clone(), Origin::Key("kanban.failure_limit"))),
                     None => defaults
                         .injected_limit()
-                        .map(|n| (Json::from(n), Origin::Default)),
+                        .map(|n| (Object::Int(Int::Small(n)), Origin::Default)),
                 };
                 if let Some((limit, origin)) = limit {
-                    if !diag.contains_key("failure_limit") {
+                    if diag.get("failure_limit").is_none() {
                         diag.insert("failure_limit".into(), limit);
                         origins.failure_limit = origin;
                     }
                     // The threshold follows the breaker limit unless one is set explicitly.
-                    if !diag.contains_key("failure_threshold")
-                        && !diag.contains_key("spawn_failure_threshold")
+                    if diag.get("failure_threshold").is_none()
+                        && diag.get("spawn_failure_threshold").is_none()
                     {
-                        let l = diag["failure_limit"].clone();
+                        let l = diag.get("failure_limit").cloned().unwrap_or(Object::None);
                         diag.insert("failure_threshold".into(), l);
                         origins.failure_threshold = origins.failure_limit;
                     }
                 }
-                config.extend(diag);
-                config.insert("kanban".into(), Json::Object(kanban.clone()));
+                for (k, v) in diag.iter() {
+                    config.insert(k.clone(), v.clone());
+                }
+                config.insert("kanban".into(), kanban.clone());
             }
             for key in ["auxiliary", "model"] {
                 if let Some(v) = raw.get(key)
-                    && !v.is_null()
+                    && !v.is_none()
                 {
                     config.insert(key.into(), v.clone());
                 }
             }
         }
         let mut map = defaults.rule_defaults();
-        let explicit_threshold = config.contains_key("failure_threshold")
-            || config.contains_key("spawn_failure_threshold");
+        let explicit_threshold = config.get("failure_threshold").is_some()
+            || config.get("spawn_failure_threshold").is_some();
         let limit = config.get("failure_limit").cloned();
-        map.extend(config);
+        for (k, v) in config.iter() {
+            map.insert(k.clone(), v.clone());
+        }
         if !explicit_threshold && let Some(limit) = limit {
-            map.insert(
-                "failure_threshold".into(),
-                positive_int(Some(&limit), defaults.failure_threshold()).into(),
-            );
+            // `_positive_int(limit, default)`, outside the rules' guard: an infinite limit
+            // would raise there; Hermes' own fold always sets a threshold beside a limit,
+            // so only a config built some other way could reach this.
+            let derived = positive_int(Some(&limit), defaults.failure_threshold())
+                .unwrap_or(Int::Small(defaults.failure_threshold()));
+            map.insert("failure_threshold".into(), Object::Int(derived));
             origins.failure_threshold = origins.failure_limit;
             origins.derived_fallback = !is_positive_int(Some(&limit));
         }
@@ -306,11 +307,11 @@ impl DiagConfig {
         Self::from_runtime(&raw, None, defaults).expect("the test config folds")
     }
 
-    pub fn get(&self, key: &str) -> Option<&Json> {
+    pub fn get(&self, key: &str) -> Option<&Object> {
         self.map.get(key)
     }
 
-    pub fn map(&self) -> &Map<String, Json> {
+    pub fn map(&self) -> &Dict {
         &self.map
     }
 
@@ -327,15 +328,15 @@ impl DiagConfig {
         let set = self
             .get("failure_threshold")
             .or(self.get("spawn_failure_threshold"));
-        let threshold = positive_int(set, 3);
+        let threshold = positive_int(set, 3).ok();
         let failure_threshold = Threshold {
-            value: Some(threshold),
+            value: threshold.clone(),
             origin: self.origins.failure_threshold,
             fallback: self.origins.derived_fallback || !is_positive_int(set),
         };
         let limit = self.get("failure_limit");
         let failure_limit = Threshold {
-            value: Some(positive_int(limit, threshold)),
+            value: threshold.and_then(|t| positive_int(limit, t).ok()),
             // Without a limit, the threshold is quoted as the limit: only the defaults'
             // threshold can be the one then (no `kanban` section).
             origin: self.origins.failure_limit,
@@ -343,7 +344,7 @@ impl DiagConfig {
         };
         let crash = self.get("crash_threshold");
         let crash_threshold = Threshold {
-            value: crash.map_or(Some(2), py_int),
+            value: crash.map_or(Ok(Int::Small(2)), Object::py_int_exact).ok(),
             origin: self.origins.crash_threshold,
             fallback: false,
         };
@@ -670,22 +671,34 @@ impl DepthScan<'_> {
     }
 }
 
-/// The reference's tolerant positive-int read: the default for anything unusable or below 1.
-pub fn positive_int(v: Option<&Json>, default: i64) -> i64 {
-    match v.and_then(py_int) {
-        Some(n) if n >= 1 => n,
-        _ => default,
+/// The reference's tolerant positive-int read (`_positive_int`): `int(v)` when it is at
+/// least 1, else the default, also where `int()` raises `ValueError` or `TypeError`. An
+/// infinite float makes it raise `OverflowError`, which it does not catch: `Err`, and the
+/// rule reading the setting is dropped.
+pub fn positive_int(v: Option<&Object>, default: impl Into<Int>) -> Result<Int, IntError> {
+    match v.map_or(Err(IntError::Invalid), Object::py_int_exact) {
+        Ok(n) if n >= 1 => Ok(n),
+        Ok(_) | Err(IntError::Invalid) => Ok(default.into()),
+        Err(IntError::Overflow) => Err(IntError::Overflow),
     }
 }
 
 /// Whether [`positive_int`] takes `v` itself rather than its default.
-fn is_positive_int(v: Option<&Json>) -> bool {
-    v.and_then(py_int).is_some_and(|n| n >= 1)
+fn is_positive_int(v: Option<&Object>) -> bool {
+    v.and_then(|v| v.py_int_exact().ok())
+        .is_some_and(|n| n >= 1)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{Value as Json, json};
+
+    /// A setting as merged, as JSON (`None` where absent).
+    fn get(c: &DiagConfig, key: &str) -> Option<Json> {
+        c.get(key)
+            .map(|v| serde_json::to_value(v).expect("a finite setting"))
+    }
 
     fn cfg(yaml: &str) -> DiagConfig {
         cfg_with(yaml, Defaults::Unified)
@@ -702,31 +715,36 @@ mod tests {
     /// `failure_threshold`, `failure_limit` and `crash_threshold` as merged (`None` where
     /// absent).
     fn merged(c: &DiagConfig) -> [Option<Json>; 3] {
-        ["failure_threshold", "failure_limit", "crash_threshold"].map(|k| c.get(k).cloned())
+        ["failure_threshold", "failure_limit", "crash_threshold"].map(|k| get(c, k))
     }
 
     /// The header's three thresholds, as value and origin.
     fn header(c: &DiagConfig) -> [(Option<i64>, &'static str, bool); 3] {
         let t = c.thresholds();
-        [t.failure_threshold, t.failure_limit, t.crash_threshold]
-            .map(|t| (t.value, t.origin.as_str(), t.fallback))
+        [t.failure_threshold, t.failure_limit, t.crash_threshold].map(|t| {
+            (
+                t.value.and_then(|v| v.to_i64()),
+                t.origin.as_str(),
+                t.fallback,
+            )
+        })
     }
 
     #[test]
     fn defaults_are_threshold_three_limit_five() {
         let c = DiagConfig::default();
-        assert_eq!(c.get("failure_threshold"), Some(&json!(3)));
-        assert_eq!(c.get("failure_limit"), Some(&json!(5)));
-        assert_eq!(c.get("crash_threshold"), Some(&json!(2)));
+        assert_eq!(get(&c, "failure_threshold"), Some(json!(3)));
+        assert_eq!(get(&c, "failure_limit"), Some(json!(5)));
+        assert_eq!(get(&c, "crash_threshold"), Some(json!(2)));
     }
 
     #[test]
     fn failure_limit_drives_threshold_unless_explicit() {
         let c = cfg("kanban:\n  failure_limit: 4\n");
-        assert_eq!(c.get("failure_threshold"), Some(&json!(4)));
-        assert_eq!(c.get("failure_limit"), Some(&json!(4)));
+        assert_eq!(get(&c, "failure_threshold"), Some(json!(4)));
+        assert_eq!(get(&c, "failure_limit"), Some(json!(4)));
         let c = cfg("kanban:\n  failure_limit: 4\n  diagnostics:\n    failure_threshold: 2\n");
-        assert_eq!(c.get("failure_threshold"), Some(&json!(2)));
+        assert_eq!(get(&c, "failure_threshold"), Some(json!(2)));
     }
 
     fn deep(text: &str) -> Option<(usize, usize)> {
@@ -785,8 +803,9 @@ mod tests {
                 .collect::<String>(),
         );
         assert_eq!(deep(&config), None);
-        let parsed: Json = yaml11::load(&config, MAX_NESTING).unwrap();
-        assert_eq!(parsed["kanban"]["title"], json!(b));
+        let parsed = yaml11::load(&config, MAX_NESTING).unwrap();
+        let title = parsed.get("kanban").and_then(|k| k.get("title"));
+        assert_eq!(title.and_then(Object::as_str), Some(b.as_str()));
     }
 
     #[test]
@@ -808,8 +827,8 @@ mod tests {
     #[test]
     fn kanban_section_without_limit_keeps_defaults() {
         let c = cfg("kanban:\n  auto_decompose: false\n");
-        assert_eq!(c.get("failure_threshold"), Some(&json!(3)));
-        assert_eq!(c.get("failure_limit"), Some(&json!(5)));
+        assert_eq!(get(&c, "failure_threshold"), Some(json!(3)));
+        assert_eq!(get(&c, "failure_limit"), Some(json!(5)));
     }
 
     #[test]
@@ -817,7 +836,7 @@ mod tests {
         // No `failure_limit` at all: `repeated_failures` quotes its threshold as the limit.
         for c in [stock("{}"), stock("model: x\n"), stock("~")] {
             assert_eq!(merged(&c), [Some(json!(2)), None, Some(json!(2))]);
-            assert_eq!(c.get("spawn_failure_threshold"), Some(&json!(2)));
+            assert_eq!(get(&c, "spawn_failure_threshold"), Some(json!(2)));
             assert_eq!(
                 header(&c),
                 [
@@ -908,7 +927,7 @@ mod tests {
     #[test]
     fn a_threshold_derived_from_an_unusable_diagnostics_limit_is_the_defaults_and_says_so() {
         let c = cfg("kanban:\n  diagnostics:\n    failure_limit: many\n");
-        assert_eq!(c.get("failure_threshold"), Some(&json!(3)));
+        assert_eq!(get(&c, "failure_threshold"), Some(json!(3)));
         assert_eq!(
             header(&c)[..2],
             [
@@ -930,7 +949,7 @@ mod tests {
         assert_eq!(header(&c)[0].1, "kanban.diagnostics.failure_threshold");
         // A two-key mapping inside the list is one pair: its two keys.
         let c = cfg("kanban:\n  diagnostics:\n    - {failure_threshold: x, 4: y}\n");
-        assert_eq!(c.get("failure_threshold"), Some(&json!("4")));
+        assert_eq!(get(&c, "failure_threshold"), Some(json!("4")));
         // Falsy values are `{}`.
         for empty in ["0", "''", "[]", "false", "~"] {
             let c = cfg(&format!("kanban:\n  diagnostics: {empty}\n"));
@@ -956,14 +975,14 @@ mod tests {
     fn yaml_1_1_spellings_reach_the_thresholds() {
         // `yes` is True, and int(True) is 1; `010` is octal; `1:04` sexagesimal.
         let c = cfg("kanban:\n  failure_limit: yes\n");
-        assert_eq!(c.get("failure_threshold"), Some(&json!(true)));
+        assert_eq!(get(&c, "failure_threshold"), Some(json!(true)));
         assert_eq!(header(&c)[0], (Some(1), "kanban.failure_limit", false));
         assert_eq!(
-            cfg("kanban:\n  failure_limit: 010\n").get("failure_limit"),
-            Some(&json!(8))
+            get(&cfg("kanban:\n  failure_limit: 010\n"), "failure_limit"),
+            Some(json!(8))
         );
         let c = cfg("kanban:\n  diagnostics:\n    stranded_threshold_seconds: 1:04\n");
-        assert_eq!(c.get("stranded_threshold_seconds"), Some(&json!(64)));
+        assert_eq!(get(&c, "stranded_threshold_seconds"), Some(json!(64)));
         // `4e0` is a string to PyYAML, and int('4e0') raises: the default.
         let c = cfg("kanban:\n  diagnostics:\n    failure_threshold: 4e0\n");
         assert_eq!(

@@ -78,6 +78,10 @@ impl Snapshot {
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let (ty, name): (String, String) = (r.get(0)?, r.get(1)?);
+            // SQL finds a table, index, view or trigger whatever the ASCII case of its
+            // name (`Tasks` answers to `tasks`, and a board cannot have both): keep each
+            // under its lower-case name, which is also how SQL written here names it.
+            let name = name.to_ascii_lowercase();
             match ty.as_str() {
                 "table" => tables.push(name),
                 "index" => {
@@ -113,7 +117,7 @@ impl Snapshot {
     }
 
     pub fn has_table(&self, t: &str) -> bool {
-        self.tables.contains_key(t)
+        self.tables.contains_key(&t.to_ascii_lowercase())
     }
 
     /// Whether SQL finds the column: SQLite matches column names ignoring ASCII case, so a

@@ -246,6 +246,67 @@ impl Int {
     }
 }
 
+impl Int {
+    /// `int(digits, base)` of bare digits (no sign, prefix or underscore), exact at any
+    /// length. `None` for an empty text or a digit outside `base`.
+    pub fn parse_radix(digits: &str, base: u32) -> Option<Int> {
+        if digits.is_empty() || !digits.chars().all(|c| c.is_digit(base)) {
+            return None;
+        }
+        BigInt::parse_bytes(digits.as_bytes(), base).map(Int::from_big)
+    }
+
+    /// `self + other`, exact.
+    pub fn add(&self, other: &Int) -> Int {
+        match (self, other) {
+            (Int::Small(a), Int::Small(b)) => Int::from(i128::from(*a) + i128::from(*b)),
+            _ => Int::from_big(self.to_big() + other.to_big()),
+        }
+    }
+
+    /// `self * other`, exact.
+    pub fn mul(&self, other: &Int) -> Int {
+        match (self, other) {
+            (Int::Small(a), Int::Small(b)) => Int::from(i128::from(*a) * i128::from(*b)),
+            _ => Int::from_big(self.to_big() * other.to_big()),
+        }
+    }
+
+    /// `-self`, exact.
+    pub fn neg(&self) -> Int {
+        Int::Small(0).sub(self)
+    }
+
+    fn to_big(&self) -> BigInt {
+        match self {
+            Int::Small(v) => BigInt::from(*v),
+            Int::Big(b) => b.clone(),
+        }
+    }
+
+    /// The number of decimal digits `str(self)` prints, without the sign. Python refuses
+    /// to print more than [`MAX_STR_DIGITS`] (`ValueError`), in an f-string or `json.dumps`.
+    pub fn decimal_digits(&self) -> usize {
+        match self {
+            Int::Small(v) => v
+                .unsigned_abs()
+                .checked_ilog10()
+                .map_or(1, |d| d as usize + 1),
+            Int::Big(b) => b.magnitude().to_str_radix(10).len(),
+        }
+    }
+
+    /// Whether Python can print it: at most [`MAX_STR_DIGITS`] digits.
+    pub fn printable(&self) -> bool {
+        match self {
+            Int::Small(_) => true,
+            // Fewer bits than 4300 digits need can be printed without counting.
+            Int::Big(b) if b.bits() < 14_000 => true,
+            Int::Big(_) => self.decimal_digits() <= MAX_STR_DIGITS,
+        }
+    }
+}
+
 /// `m` as a float, rounded to nearest with ties to even as Python's `int.__float__` does;
 /// `None` where it rounds to 2^1024 or beyond, where Python raises `OverflowError`.
 ///

@@ -9,8 +9,8 @@
 use std::io::{self, Write};
 
 use serde::Serialize;
+use serde_json::Value as Json;
 use serde_json::ser::{Formatter, PrettyFormatter};
-use serde_json::{Map, Value as Json};
 
 use super::object::Object;
 
@@ -273,16 +273,6 @@ pub fn py_int(v: &Json) -> Option<i64> {
     }
 }
 
-/// Python's `float(x)` on a decoded JSON or YAML value; `None` where it raises.
-pub fn py_float(v: &Json) -> Option<f64> {
-    match v {
-        Json::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
-        Json::Number(n) => n.as_f64(),
-        Json::String(s) => super::parse_float(s),
-        _ => None,
-    }
-}
-
 /// Python truthiness of a decoded JSON or YAML value.
 pub fn truthy(v: &Json) -> bool {
     match v {
@@ -310,121 +300,10 @@ pub fn to_str(v: &Json) -> String {
     }
 }
 
-/// `dict(x or {})` of a decoded JSON or YAML value, as Hermes builds `kanban.diagnostics`:
-/// a falsy value is `{}`, a dict is copied, and anything else is read as an iterable of
-/// key/value pairs (a list of two-item lists, two-character strings or two-key dicts);
-/// later pairs replace earlier ones. `Err` with Python's `TypeError`/`ValueError` where
-/// `dict()` raises. A key that is not a string is spelled as `str()` spells it.
-pub fn dict(v: &Json) -> Result<Map<String, Json>, String> {
-    if !truthy(v) {
-        return Ok(Map::new());
-    }
-    let items = match v {
-        Json::Object(o) => return Ok(o.clone()),
-        Json::Array(items) => items,
-        Json::String(_) => {
-            // Each character is an element of length 1.
-            return Err(
-                "ValueError: dictionary update sequence element #0 has length 1; 2 is required"
-                    .into(),
-            );
-        }
-        other => {
-            let type_name = match other {
-                Json::Bool(_) => "bool",
-                Json::Number(n) if n.is_f64() => "float",
-                _ => "int",
-            };
-            return Err(format!("TypeError: '{type_name}' object is not iterable"));
-        }
-    };
-    let mut out = Map::new();
-    for (i, item) in items.iter().enumerate() {
-        let (key, value) = match item {
-            Json::Array(pair) if pair.len() == 2 => (pair[0].clone(), pair[1].clone()),
-            Json::String(s) if s.chars().count() == 2 => {
-                let mut c = s.chars().map(|c| Json::String(c.to_string()));
-                (c.next().unwrap_or_default(), c.next().unwrap_or_default())
-            }
-            Json::Object(o) if o.len() == 2 => {
-                let mut k = o.keys().map(|k| Json::String(k.clone()));
-                (k.next().unwrap_or_default(), k.next().unwrap_or_default())
-            }
-            Json::Array(_) | Json::String(_) | Json::Object(_) => {
-                let len = match item {
-                    Json::Array(a) => a.len(),
-                    Json::String(s) => s.chars().count(),
-                    Json::Object(o) => o.len(),
-                    _ => 0,
-                };
-                return Err(format!(
-                    "ValueError: dictionary update sequence element #{i} has length {len}; 2 \
-                     is required"
-                ));
-            }
-            _ => {
-                return Err(format!(
-                    "TypeError: cannot convert dictionary update sequence element #{i} to a \
-                     sequence"
-                ));
-            }
-        };
-        let key = match key {
-            Json::String(s) => s,
-            Json::Array(_) => return Err("TypeError: unhashable type: 'list'".into()),
-            Json::Object(_) => return Err("TypeError: unhashable type: 'dict'".into()),
-            other => to_str(&other),
-        };
-        out.insert(key, value);
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn dict_takes_a_mapping_or_pairs_and_raises_where_python_does() {
-        for falsy in [
-            json!(null),
-            json!(false),
-            json!(0),
-            json!(0.0),
-            json!(""),
-            json!([]),
-        ] {
-            assert_eq!(dict(&falsy), Ok(Map::new()), "{falsy}");
-        }
-        let pairs = json!([["a", 1], ["a", 2], "bc", {"d": 1, "e": 2}, [1, 2], [true, 3]]);
-        assert_eq!(
-            Json::Object(dict(&pairs).unwrap()),
-            json!({"a": 2, "b": "c", "d": "e", "1": 2, "True": 3})
-        );
-        let raises = [
-            (json!(5), "TypeError: 'int' object is not iterable"),
-            (json!(1.5), "TypeError: 'float' object is not iterable"),
-            (json!(true), "TypeError: 'bool' object is not iterable"),
-            (json!("ab"), "element #0 has length 1; 2 is required"),
-            (
-                json!([[1, 2], [1, 2, 3]]),
-                "element #1 has length 3; 2 is required",
-            ),
-            (json!([["a", 1], "abc"]), "element #1 has length 3"),
-            (json!([{"a": 1}]), "element #0 has length 1"),
-            (
-                json!([null]),
-                "cannot convert dictionary update sequence element #0",
-            ),
-            (json!([[[1], 2]]), "unhashable type: 'list'"),
-            (json!([[{}, 2]]), "unhashable type: 'dict'"),
-        ];
-        for (v, message) in raises {
-            let e = dict(&v).unwrap_err();
-            assert!(e.contains(message), "{v}: {e}");
-        }
-    }
 
     #[test]
     fn bytes_are_decoded_in_the_encoding_python_detects() {

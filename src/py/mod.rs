@@ -161,15 +161,43 @@ pub fn decimal_value(c: char) -> Option<u32> {
     Some((c as u32 - start) % 10)
 }
 
+/// The first step of Python's `int()` and `float()` on a str
+/// (`_PyUnicode_TransformDecimalAndSpaceToASCII`): ASCII stays as it is, other whitespace
+/// becomes a space, a decimal digit of any script its ASCII digit. `None` for any other
+/// character, on which both raise.
+fn to_ascii_number(s: &str) -> Option<String> {
+    let mut ascii = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_ascii() {
+            ascii.push(c);
+        } else if c.is_whitespace() {
+            ascii.push(' ');
+        } else {
+            ascii.push(char::from_digit(decimal_value(c)?, 10)?);
+        }
+    }
+    Some(ascii)
+}
+
+/// Why [`parse_int_base`] refuses a text: Python's `ValueError`, for an invalid literal
+/// or, in base 10, more digits than `int()` reads ([`int::MAX_STR_DIGITS`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntBaseError {
+    Invalid,
+    TooManyDigits(usize),
+}
+
 /// `int(s, base)` for base 2, 8, 10 or 16, as PyYAML's constructor calls it on the text of
 /// an `!!int`: surrounding whitespace, one optional sign, for bases 2, 8 and 16 an optional
-/// matching prefix (`0b`, `0o`, `0x`, any case), then digits with single underscores
-/// between them (one may also follow the prefix). `None` where Python raises `ValueError`;
-/// `Some(None)` for a valid number beyond i128, which Python keeps and this cannot.
-pub fn parse_int_base(s: &str, base: u32) -> Option<Option<i128>> {
+/// matching prefix (`0b`, `0o`, `0x`, any case), then ASCII digits with single underscores
+/// between them (one may also follow the prefix). Exact at any size; base 10, which is not
+/// a power of two, reads at most [`int::MAX_STR_DIGITS`] digits, as Python does.
+pub fn parse_int_base(s: &str, base: u32) -> Result<int::Int, IntBaseError> {
+    // In every base, as Python does.
+    let ascii = to_ascii_number(s).ok_or(IntBaseError::Invalid)?;
     // int() skips Unicode White_Space, which excludes the information separators that
     // str.strip() also removes.
-    let t = s.trim_matches(char::is_whitespace);
+    let t = ascii.trim_matches(char::is_whitespace);
     let (neg, mut body) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
         Some(b'+') => (false, &t[1..]),
@@ -192,22 +220,14 @@ pub fn parse_int_base(s: &str, base: u32) -> Option<Option<i128>> {
     let underscores_ok =
         !body.ends_with('_') && !body.contains("__") && (after_prefix || !body.starts_with('_'));
     if body.trim_start_matches('_').is_empty() || !underscores_ok {
-        return None;
+        return Err(IntBaseError::Invalid);
     }
-    let mut value: Option<i128> = Some(0);
-    for c in body.chars().filter(|&c| c != '_') {
-        let d = i128::from(c.to_digit(base)?);
-        value = value
-            .and_then(|v| v.checked_mul(i128::from(base)))
-            .and_then(|v| {
-                if neg {
-                    v.checked_sub(d)
-                } else {
-                    v.checked_add(d)
-                }
-            });
+    let digits: String = body.chars().filter(|&c| c != '_').collect();
+    let n = int::Int::parse_radix(&digits, base).ok_or(IntBaseError::Invalid)?;
+    if base == 10 && digits.len() > int::MAX_STR_DIGITS {
+        return Err(IntBaseError::TooManyDigits(digits.len()));
     }
-    Some(value)
+    Ok(if neg { n.neg() } else { n })
 }
 
 /// `int(s)` for a string, where the result fits in an `i64` (see [`int::Int::parse`] for
@@ -223,16 +243,7 @@ pub fn parse_int(s: &str) -> Option<i64> {
 /// or `inf`, `infinity`, `nan` in any case. Underscores are allowed only between two
 /// digits, anywhere in the literal. Rust's grammar is the same once those steps are done.
 pub fn parse_float(s: &str) -> Option<f64> {
-    let mut ascii = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_ascii() {
-            ascii.push(c);
-        } else if c.is_whitespace() {
-            ascii.push(' ');
-        } else {
-            ascii.push(char::from_digit(decimal_value(c)?, 10)?);
-        }
-    }
+    let ascii = to_ascii_number(s)?;
     // ASCII whitespace is exactly the ASCII part of Unicode White_Space.
     let t = ascii.trim_matches(|c: char| c.is_ascii_whitespace() || c == '\x0b');
     let b = t.as_bytes();
@@ -309,12 +320,13 @@ mod tests {
 
     #[test]
     fn int_with_a_base_takes_its_prefix_sign_and_underscores_as_python_does() {
-        assert_eq!(parse_int_base("0x1f", 16), Some(Some(31)));
-        assert_eq!(parse_int_base(" -0X_1f ", 16), Some(Some(-31)));
-        assert_eq!(parse_int_base("0o17", 8), Some(Some(15)));
-        assert_eq!(parse_int_base("017", 8), Some(Some(15)));
-        assert_eq!(parse_int_base("1_01", 2), Some(Some(5)));
-        assert_eq!(parse_int_base("0012", 10), Some(Some(12)));
+        let ok = |s: &str, base: u32| parse_int_base(s, base).map(|n| n.to_string());
+        assert_eq!(ok("0x1f", 16), Ok("31".into()));
+        assert_eq!(ok(" -0X_1f ", 16), Ok("-31".into()));
+        assert_eq!(ok("0o17", 8), Ok("15".into()));
+        assert_eq!(ok("017", 8), Ok("15".into()));
+        assert_eq!(ok("1_01", 2), Ok("5".into()));
+        assert_eq!(ok("0012", 10), Ok("12".into()));
         for bad in ["", "-", "0x", "08", "_1", "1_", "1__0", "0b2"] {
             let base = if bad == "08" {
                 8
@@ -323,12 +335,24 @@ mod tests {
             } else {
                 16
             };
-            assert_eq!(parse_int_base(bad, base), None, "{bad:?}");
+            assert_eq!(
+                parse_int_base(bad, base),
+                Err(IntBaseError::Invalid),
+                "{bad:?}"
+            );
         }
         // A prefix belongs to its own base only.
-        assert_eq!(parse_int_base("0x10", 10), None);
-        assert_eq!(parse_int_base(&"9".repeat(40), 10), Some(None));
-        assert_eq!(parse_int_base(&"9".repeat(40), 8), None);
+        assert_eq!(parse_int_base("0x10", 10), Err(IntBaseError::Invalid));
+        assert_eq!(ok(&"9".repeat(40), 10), Ok("9".repeat(40)));
+        assert_eq!(
+            parse_int_base(&"9".repeat(4301), 10),
+            Err(IntBaseError::TooManyDigits(4301))
+        );
+        assert_eq!(ok(&"1".repeat(5000), 2).map(|s| s.len()), Ok(1506));
+        assert_eq!(
+            parse_int_base(&"9".repeat(40), 8),
+            Err(IntBaseError::Invalid)
+        );
     }
 
     #[test]
@@ -549,6 +573,14 @@ mod tests {
     /// The README's claim: what `repr()` escapes follows the Unicode tables of Python 3.14
     /// (Unicode 16.0.0), whatever Python the reference runs on. Python 3.11 (Unicode 14.0.0)
     /// prints `'\U0001fae9'` and `'\U0001f6dc'` for the first two.
+    /// Digits follow the same tables: U+16D70..U+16D79 KIRAT RAI DIGITS (new in 16.0) are
+    /// decimal here; Python 3.11 (Unicode 14.0.0) raises on them (README, "kept as they are").
+    #[test]
+    fn decimal_digits_follow_the_unicode_tables_of_python_3_14() {
+        assert_eq!(parse_int("\u{16D71}\u{16D70}"), Some(10));
+        assert_eq!(parse_float("\u{16D72}.\u{16D75}"), Some(2.5));
+    }
+
     #[test]
     fn repr_follows_the_unicode_tables_of_python_3_14() {
         assert_eq!(unicode_general_category::UNICODE_VERSION, (16, 0, 0));

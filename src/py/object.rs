@@ -238,6 +238,143 @@ impl Object {
     }
 }
 
+/// Why Python's `int(x)` raises: `ValueError` or `TypeError` (which the reference's
+/// tolerant readers catch), or `OverflowError` (an infinite float, which they do not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntError {
+    Invalid,
+    Overflow,
+}
+
+impl Object {
+    /// Python's `int(x)`, exact at any size.
+    pub fn py_int_exact(&self) -> Result<Int, IntError> {
+        match self {
+            Object::Json(j) => Object::from_json(j).py_int_exact(),
+            Object::Bool(b) => Ok(Int::Small(i64::from(*b))),
+            Object::Int(i) => Ok(i.clone()),
+            Object::Float(f) if f.is_infinite() => Err(IntError::Overflow),
+            Object::Float(f) => Int::from_f64(*f).ok_or(IntError::Invalid),
+            Object::Str(s) => Int::parse(s).ok_or(IntError::Invalid),
+            Object::None | Object::List(_) | Object::Dict(_) => Err(IntError::Invalid),
+        }
+    }
+
+    /// Python's `float(x)`; `None` where it raises (an int too large for a float is
+    /// Python's `OverflowError`).
+    pub fn py_float(&self) -> Option<f64> {
+        match self {
+            Object::Json(j) => Object::from_json(j).py_float(),
+            Object::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
+            Object::Int(i) => i.to_f64(),
+            Object::Float(f) => Some(*f),
+            Object::Str(s) => super::parse_float(s),
+            Object::None | Object::List(_) | Object::Dict(_) => None,
+        }
+    }
+
+    /// `d.get(key)` when the object is a dict; `None` for anything else.
+    pub fn get(&self, key: &str) -> Option<&Object> {
+        match self {
+            Object::Dict(d) => d.get(key),
+            _ => None,
+        }
+    }
+
+    pub fn is_none(&self) -> bool {
+        matches!(self, Object::None) || matches!(self, Object::Json(j) if j.is_null())
+    }
+
+    /// Python's type name, for messages that quote it.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Object::Json(j) => Object::from_json(j).type_name(),
+            Object::None => "NoneType",
+            Object::Bool(_) => "bool",
+            Object::Int(_) => "int",
+            Object::Float(_) => "float",
+            Object::Str(_) => "str",
+            Object::List(_) => "list",
+            Object::Dict(_) => "dict",
+        }
+    }
+}
+
+/// `dict(x or {})`, as Hermes builds `kanban.diagnostics`: a falsy value is `{}`, a dict is
+/// copied, and anything else is read as an iterable of key/value pairs (two-item lists,
+/// two-character strings, two-key dicts); later pairs replace earlier ones. `Err` with
+/// Python's `TypeError`/`ValueError` where `dict()` raises. A key that is not a string is
+/// spelled as `str()` spells it.
+pub fn py_dict(v: &Object) -> Result<Dict, String> {
+    if !v.truthy() {
+        return Ok(Dict::default());
+    }
+    let items = match v {
+        Object::Json(j) => return py_dict(&Object::from_json(j)),
+        Object::Dict(d) => return Ok((**d).clone()),
+        Object::List(items) => items,
+        Object::Str(_) => {
+            // Each character is an element of length 1.
+            return Err(
+                "ValueError: dictionary update sequence element #0 has length 1; 2 is required"
+                    .into(),
+            );
+        }
+        other => {
+            return Err(format!(
+                "TypeError: '{}' object is not iterable",
+                other.type_name()
+            ));
+        }
+    };
+    let mut out = Dict::default();
+    for (i, item) in items.iter().enumerate() {
+        let (key, value) = match item {
+            Object::List(pair) if pair.len() == 2 => (pair[0].clone(), pair[1].clone()),
+            Object::Str(s) if s.chars().count() == 2 => {
+                let mut c = s.chars().map(|c| Object::Str(c.to_string()));
+                (
+                    c.next().unwrap_or(Object::None),
+                    c.next().unwrap_or(Object::None),
+                )
+            }
+            Object::Dict(d) if d.len() == 2 => {
+                let mut k = d.keys().map(|k| Object::Str(k.clone()));
+                (
+                    k.next().unwrap_or(Object::None),
+                    k.next().unwrap_or(Object::None),
+                )
+            }
+            Object::List(_) | Object::Str(_) | Object::Dict(_) => {
+                let len = match item {
+                    Object::List(a) => a.len(),
+                    Object::Str(s) => s.chars().count(),
+                    Object::Dict(d) => d.len(),
+                    _ => 0,
+                };
+                return Err(format!(
+                    "ValueError: dictionary update sequence element #{i} has length {len}; 2 \
+                     is required"
+                ));
+            }
+            _ => {
+                return Err(format!(
+                    "TypeError: cannot convert dictionary update sequence element #{i} to a \
+                     sequence"
+                ));
+            }
+        };
+        let key = match key {
+            Object::Str(s) => s,
+            Object::List(_) => return Err("TypeError: unhashable type: 'list'".into()),
+            Object::Dict(_) => return Err("TypeError: unhashable type: 'dict'".into()),
+            other => other.py_str(),
+        };
+        out.insert(key, value);
+    }
+    Ok(out)
+}
+
 /// A number as Python compares it: bools are the ints 0 and 1.
 enum Number<'a> {
     Int(std::borrow::Cow<'a, Int>),
@@ -384,6 +521,51 @@ impl PartialEq<Json> for Object {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn dict_takes_a_mapping_or_pairs_and_raises_where_python_does() {
+        for falsy in [
+            json!(null),
+            json!(false),
+            json!(0),
+            json!(0.0),
+            json!(""),
+            json!([]),
+        ] {
+            assert_eq!(
+                py_dict(&Object::from_json(&falsy)),
+                Ok(Dict::default()),
+                "{falsy}"
+            );
+        }
+        let pairs = json!([["a", 1], ["a", 2], "bc", {"d": 1, "e": 2}, [1, 2], [true, 3]]);
+        assert_eq!(
+            Object::Dict(Box::new(py_dict(&Object::from_json(&pairs)).unwrap())),
+            Object::from_json(&json!({"a": 2, "b": "c", "d": "e", "1": 2, "True": 3}))
+        );
+        let raises = [
+            (json!(5), "TypeError: 'int' object is not iterable"),
+            (json!(1.5), "TypeError: 'float' object is not iterable"),
+            (json!(true), "TypeError: 'bool' object is not iterable"),
+            (json!("ab"), "element #0 has length 1; 2 is required"),
+            (
+                json!([[1, 2], [1, 2, 3]]),
+                "element #1 has length 3; 2 is required",
+            ),
+            (json!([["a", 1], "abc"]), "element #1 has length 3"),
+            (json!([{"a": 1}]), "element #0 has length 1"),
+            (
+                json!([null]),
+                "cannot convert dictionary update sequence element #0",
+            ),
+            (json!([[[1], 2]]), "unhashable type: 'list'"),
+            (json!([[{}, 2]]), "unhashable type: 'dict'"),
+        ];
+        for (v, message) in raises {
+            let e = py_dict(&Object::from_json(&v)).unwrap_err();
+            assert!(e.contains(message), "{v}: {e}");
+        }
+    }
+
     use super::*;
     use crate::py::json::{to_string, to_string_compact};
     use serde_json::json;

@@ -29,7 +29,7 @@ pub fn thresholds_line(t: &Thresholds) -> String {
 
 fn threshold(name: &str, t: &Threshold) -> String {
     let origin = t.origin.as_str();
-    match (t.value, t.fallback) {
+    match (&t.value, t.fallback) {
         (Some(v), false) => format!("{name} {v} ({origin})"),
         (Some(v), true) => format!("{name} {v} ({origin} is not a positive integer)"),
         (None, _) => format!("{name} unusable ({origin} is not an integer)"),

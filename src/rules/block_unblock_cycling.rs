@@ -6,7 +6,7 @@ use super::support::{FIRES_WHY, counted, failure_why, invalid_setting_why, numbe
 use super::{Action, Diagnostic, EventRow, Rule, RuleDoc, Severity, TaskRow, declare_rule};
 use crate::config::{DiagConfig, positive_int};
 use crate::py::int::Int;
-use crate::py::json::py_float;
+use crate::py::object::Object;
 use crate::py::value::RuleFailure;
 
 declare_rule! {
@@ -37,7 +37,8 @@ declare_rule! {
 }
 
 pub struct Params {
-    threshold: i64,
+    /// Exact, or the `OverflowError` an infinite setting raises.
+    threshold: Result<Int, RuleFailure>,
     window: Result<f64, RuleFailure>,
     cutoff: f64,
 }
@@ -54,7 +55,7 @@ pub struct State {
 /// Why the rule stays quiet for a task: too few cycles in the window.
 struct BelowThreshold {
     cycles: i64,
-    threshold: i64,
+    threshold: Int,
     window: f64,
 }
 
@@ -72,14 +73,18 @@ impl fmt::Display for BelowThreshold {
 
 /// Whether the task cycled often enough within `window` seconds; `Err` where the reference
 /// raises reading a timestamp.
-fn check(s: &State, p: &Params, window: f64) -> Result<Result<(), BelowThreshold>, RuleFailure> {
+fn check(
+    s: &State,
+    threshold: Int,
+    window: f64,
+) -> Result<Result<(), BelowThreshold>, RuleFailure> {
     if s.failure {
         return Err(RuleFailure("unreadable event timestamp"));
     }
-    if s.cycles < p.threshold {
+    if Int::Small(s.cycles) < threshold {
         return Ok(Err(BelowThreshold {
             cycles: s.cycles,
-            threshold: p.threshold,
+            threshold,
             window,
         }));
     }
@@ -95,11 +100,12 @@ impl Rule for BlockUnblockCycling {
         let window = number_setting(
             cfg.get("block_cycle_window_seconds"),
             86400.0,
-            py_float,
+            Object::py_float,
             "block_cycle_window_seconds is not a number",
         );
         Params {
-            threshold: positive_int(cfg.get("block_cycle_threshold"), 3),
+            threshold: positive_int(cfg.get("block_cycle_threshold"), 3)
+                .map_err(|_| RuleFailure("block_cycle_threshold is infinite")),
             cutoff: window.as_ref().map_or(0.0, |w| now as f64 - w),
             window,
         }
@@ -138,8 +144,9 @@ impl Rule for BlockUnblockCycling {
         p: &Params,
         now: i64,
     ) -> Result<Option<Diagnostic>, RuleFailure> {
+        let threshold = p.threshold.clone()?;
         let window = p.window.clone()?;
-        if check(s, p, window)?.is_err() {
+        if check(s, threshold, window)?.is_err() {
             return Ok(None);
         }
         let out_of_range = RuleFailure("window out of range");
@@ -176,11 +183,11 @@ impl Rule for BlockUnblockCycling {
     }
 
     fn why_not(_: &TaskRow, s: &State, p: &Params, _: i64) -> String {
-        let window = match &p.window {
-            Ok(w) => *w,
-            Err(e) => return invalid_setting_why(e),
+        let (threshold, window) = match (&p.threshold, &p.window) {
+            (Ok(t), Ok(w)) => (t.clone(), *w),
+            (Err(e), _) | (_, Err(e)) => return invalid_setting_why(e),
         };
-        match check(s, p, window) {
+        match check(s, threshold, window) {
             Ok(Err(quiet)) => quiet.to_string(),
             Ok(Ok(())) => FIRES_WHY.into(),
             Err(e) => failure_why(&e),

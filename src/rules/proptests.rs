@@ -575,7 +575,8 @@ fn config() -> BoxedStrategy<DiagConfig> {
             if let Some(m) = model {
                 raw.insert("model".into(), m);
             }
-            DiagConfig::from_runtime(&Json::Object(raw), None, defaults).unwrap()
+            let raw = crate::py::object::Object::from_json(&Json::Object(raw));
+            DiagConfig::from_runtime(&raw, None, defaults).unwrap()
         })
         .boxed()
 }
@@ -781,7 +782,7 @@ proptest! {
             None => prop_assert!(!x.is_finite() || x.abs() >= 9.223_372_036_854_776e18),
         }
         let _ = crate::py::json::py_int(&json!(x));
-        let _ = crate::py::json::py_float(&json!(x));
+        let _ = crate::py::object::Object::from_json(&json!(x)).py_float();
     }
 
     /// (2) Any rows through the whole registry, under both payload modes: no panic, only

@@ -4,12 +4,12 @@ use std::fmt;
 
 use super::support::{
     FIRES_WHY, check_logs_action, counted, error_snippet, failure_exempt_why,
-    failure_threshold_setting, failure_why, generic_recovery_actions, invalid_setting_why,
+    failure_threshold_setting, failure_why, generic_recovery_actions, int, invalid_setting_why,
     number_setting, title_line,
 };
 use super::{Diagnostic, Rule, RuleDoc, RunRow, Severity, TaskRow, declare_rule};
 use crate::config::DiagConfig;
-use crate::py::json::py_int;
+use crate::py::int::Int;
 use crate::py::value::{Num, RuleFailure, Value};
 
 declare_rule! {
@@ -49,8 +49,8 @@ declare_rule! {
 
 /// Both thresholds, or the failure Python's `int()` raises when reading them.
 pub struct Params {
-    failure_threshold: Result<i64, RuleFailure>,
-    crash_threshold: Result<i64, RuleFailure>,
+    failure_threshold: Result<Int, RuleFailure>,
+    crash_threshold: Result<Int, RuleFailure>,
 }
 
 /// The crash streak since the last success or reclaim.
@@ -84,8 +84,8 @@ impl From<Stop> for RuleFailure {
 /// Why the rule stays quiet for a task, in the order `evaluate` checks.
 enum Quiet<'t> {
     Exempt(&'t Value),
-    UnifiedRuleReports(Num, i64),
-    BelowThreshold(i64, i64),
+    UnifiedRuleReports(Num, Int),
+    BelowThreshold(i64, Int),
 }
 
 impl fmt::Display for Quiet<'_> {
@@ -109,7 +109,7 @@ impl fmt::Display for Quiet<'_> {
 }
 
 /// The crash threshold when the streak has reached it, or why the rule stays quiet.
-fn check<'t>(task: &'t TaskRow, s: &Streak, p: &Params) -> Result<Result<i64, Quiet<'t>>, Stop> {
+fn check<'t>(task: &'t TaskRow, s: &Streak, p: &Params) -> Result<Result<Int, Quiet<'t>>, Stop> {
     if task.failure_exempt() {
         return Ok(Err(Quiet::Exempt(&task.status)));
     }
@@ -120,11 +120,11 @@ fn check<'t>(task: &'t TaskRow, s: &Streak, p: &Params) -> Result<Result<i64, Qu
     } else {
         Num::Int(0)
     };
-    if unified.ge(failure_threshold) {
+    if unified.ge(failure_threshold.clone()) {
         return Ok(Err(Quiet::UnifiedRuleReports(unified, failure_threshold)));
     }
     let threshold = p.crash_threshold.clone().map_err(Stop::Setting)?;
-    if s.crashes < threshold {
+    if Int::Small(s.crashes) < threshold {
         return Ok(Err(Quiet::BelowThreshold(s.crashes, threshold)));
     }
     Ok(Ok(threshold))
@@ -139,8 +139,8 @@ impl Rule for RepeatedCrashes {
     fn params(cfg: &DiagConfig, _: i64) -> Params {
         const WHY: &str = "threshold setting is not an integer";
         Params {
-            failure_threshold: number_setting(failure_threshold_setting(cfg), 3, py_int, WHY),
-            crash_threshold: number_setting(cfg.get("crash_threshold"), 2, py_int, WHY),
+            failure_threshold: number_setting(failure_threshold_setting(cfg), 3.into(), int, WHY),
+            crash_threshold: number_setting(cfg.get("crash_threshold"), 2.into(), int, WHY),
         }
     }
 
@@ -166,7 +166,7 @@ impl Rule for RepeatedCrashes {
         let Ok(threshold) = check(task, s, p)? else {
             return Ok(None);
         };
-        let severity = if s.crashes >= threshold.saturating_mul(2) {
+        let severity = if Int::Small(s.crashes) >= threshold.mul(&Int::Small(2)) {
             Severity::Critical
         } else {
             Severity::Error

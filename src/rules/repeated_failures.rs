@@ -8,6 +8,7 @@ use super::support::{
 };
 use super::{Action, Diagnostic, Rule, RuleDoc, RunRow, Severity, TaskRow, declare_rule};
 use crate::config::{DiagConfig, positive_int};
+use crate::py::int::Int;
 use crate::py::value::{Num, RuleFailure, Value};
 
 declare_rule! {
@@ -53,8 +54,9 @@ declare_rule! {
 
 /// Thresholds read once per run.
 pub struct Params {
-    threshold: i64,
-    failure_limit: i64,
+    /// The threshold and the breaker limit, exact (Python's ints), or the `OverflowError`
+    /// reading them raises (an infinite setting), which drops the rule.
+    thresholds: Result<(Int, Int), RuleFailure>,
 }
 
 /// The failure-flavoured outcome of a run, in the order the reference labels them.
@@ -96,7 +98,7 @@ impl FailureOutcome {
 enum Quiet<'t> {
     Exempt(&'t Value),
     NoCounter,
-    BelowThreshold(Num, i64),
+    BelowThreshold(Num, Int),
 }
 
 impl fmt::Display for Quiet<'_> {
@@ -118,17 +120,21 @@ impl fmt::Display for Quiet<'_> {
 
 /// The failure count when it has reached the threshold, or why the rule stays quiet; `Err`
 /// where comparing the counter raises in Python.
-fn check<'t>(task: &'t TaskRow, p: &Params) -> Result<Result<Num, Quiet<'t>>, RuleFailure> {
+fn check<'t>(
+    task: &'t TaskRow,
+    p: &'t Params,
+) -> Result<Result<(Num, &'t Int, &'t Int), Quiet<'t>>, RuleFailure> {
     if task.failure_exempt() {
         return Ok(Err(Quiet::Exempt(&task.status)));
     }
+    let (threshold, failure_limit) = p.thresholds.as_ref().map_err(Clone::clone)?;
     let Some(failures) = Num::from_value(task.failures())? else {
         return Ok(Err(Quiet::NoCounter));
     };
-    if !failures.ge(p.threshold) {
-        return Ok(Err(Quiet::BelowThreshold(failures, p.threshold)));
+    if !failures.ge(threshold.clone()) {
+        return Ok(Err(Quiet::BelowThreshold(failures, threshold.clone())));
     }
-    Ok(Ok(failures))
+    Ok(Ok((failures, threshold, failure_limit)))
 }
 
 impl Rule for RepeatedFailures {
@@ -138,11 +144,11 @@ impl Rule for RepeatedFailures {
     type State = Option<FailureOutcome>;
 
     fn params(cfg: &DiagConfig, _: i64) -> Params {
-        let threshold = positive_int(failure_threshold_setting(cfg), 3);
-        Params {
-            threshold,
-            failure_limit: positive_int(cfg.get("failure_limit"), threshold),
-        }
+        const WHY: &str = "threshold setting is infinite (int() raises OverflowError)";
+        let thresholds = positive_int(failure_threshold_setting(cfg), 3)
+            .and_then(|t| Ok((t.clone(), positive_int(cfg.get("failure_limit"), t)?)))
+            .map_err(|_| RuleFailure(WHY));
+        Params { thresholds }
     }
 
     fn on_run(state: &mut Self::State, run: &RunRow<'_>, _: &Params) {
@@ -157,7 +163,7 @@ impl Rule for RepeatedFailures {
         p: &Params,
         now: i64,
     ) -> Result<Option<Diagnostic>, RuleFailure> {
-        let Ok(failures) = check(task, p)? else {
+        let Ok((failures, threshold, failure_limit)) = check(task, p)? else {
             return Ok(None);
         };
         let last_err = task.last_error();
@@ -185,7 +191,7 @@ impl Rule for RepeatedFailures {
         }
         actions.extend(generic_recovery_actions(task.status_is("running")));
 
-        let severity = if failures.ge(i128::from(p.threshold) * 2) {
+        let severity = if failures.ge(threshold.mul(&Int::Small(2))) {
             Severity::Critical
         } else {
             Severity::Error
@@ -193,13 +199,17 @@ impl Rule for RepeatedFailures {
         let label = outcome.map_or("failure", FailureOutcome::label);
         let n = failures.display();
         let (title, detail) = match error_snippet(last_err)? {
+            // The f-string raises where Python will not print so many digits.
+            Some(_) if !failure_limit.printable() => {
+                return Err(RuleFailure("breaker limit too long to print"));
+            }
             Some(snippet) => (
                 format!("Agent {label} x{n}: {}", title_line(&snippet)),
                 format!(
                     "This task has failed {n} times in a row (most recent: {label}). Full last error:\n\n\
                      {snippet}\n\nThe dispatcher circuit breaker is configured for {} consecutive \
                      non-success attempts. Fix the root cause and reclaim or unblock the task to retry.",
-                    p.failure_limit
+                    failure_limit
                 ),
             ),
             None => (
@@ -218,8 +228,8 @@ impl Rule for RepeatedFailures {
                 .data("consecutive_failures", failures)
                 .data("most_recent_outcome", outcome.map(FailureOutcome::as_str))
                 .data("last_error", last_err)
-                .data("failure_threshold", p.threshold)
-                .data("failure_limit", p.failure_limit),
+                .data("failure_threshold", threshold.clone())
+                .data("failure_limit", failure_limit.clone()),
         ))
     }
 

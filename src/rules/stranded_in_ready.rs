@@ -8,7 +8,7 @@ use super::support::{
 use super::{Action, Diagnostic, EventRow, Rule, RuleDoc, Severity, TaskRow, declare_rule};
 use crate::config::DiagConfig;
 use crate::py::int::Int;
-use crate::py::json::py_float;
+use crate::py::object::Object;
 use crate::py::value::{RuleFailure, Value};
 use crate::py::{fmt_1f, str_repr, strip};
 
@@ -138,7 +138,7 @@ impl Rule for StrandedInReady {
         number_setting(
             cfg.get("stranded_threshold_seconds"),
             1800.0,
-            py_float,
+            Object::py_float,
             "stranded_threshold_seconds is not a number",
         )
     }

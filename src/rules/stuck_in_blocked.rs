@@ -8,7 +8,7 @@ use super::support::{
 use super::{Action, Diagnostic, EventRow, Rule, RuleDoc, Severity, TaskRow, declare_rule};
 use crate::config::DiagConfig;
 use crate::py::int::Int;
-use crate::py::json::py_float;
+use crate::py::object::Object;
 use crate::py::round1;
 use crate::py::value::{RuleFailure, Value};
 
@@ -119,7 +119,7 @@ impl Rule for StuckInBlocked {
         number_setting(
             cfg.get("blocked_stale_hours"),
             24.0,
-            py_float,
+            Object::py_float,
             "blocked_stale_hours is not a number",
         )
     }

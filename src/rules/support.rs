@@ -3,7 +3,6 @@
 use std::hash::{BuildHasher, Hasher, RandomState};
 
 use hashbrown::hash_table::{Entry, HashTable};
-use serde_json::Value as Json;
 
 use super::{Action, PayloadMode};
 use crate::config::DiagConfig;
@@ -131,21 +130,26 @@ pub fn title_line(snippet: &str) -> &str {
 }
 
 /// A number setting read as the reference reads it, `int(cfg.get(key, default))` or
-/// `float(…)`: the default when the key is absent, else `parse` (`config::py_int` or
-/// `config::py_float`) of the value, or `why` where Python's conversion raises. The rule
+/// `float(…)`: the default when the key is absent, else `parse` ([`int`] or
+/// [`Object::py_float`]) of the value, or `why` where Python's conversion raises. The rule
 /// then fails, as in Hermes, for every task it gets as far as reading the setting for.
 pub fn number_setting<T>(
-    value: Option<&Json>,
+    value: Option<&Object>,
     default: T,
-    parse: fn(&Json) -> Option<T>,
+    parse: fn(&Object) -> Option<T>,
     why: &'static str,
 ) -> Result<T, RuleFailure> {
     value.map_or(Ok(default), |v| parse(v).ok_or(RuleFailure(why)))
 }
 
+/// Python's `int(x)` of a setting, exact; `None` where it raises (any exception).
+pub fn int(v: &Object) -> Option<Int> {
+    v.py_int_exact().ok()
+}
+
 /// The failure threshold as set, under its name or its old one (`spawn_failure_threshold`):
 /// `cfg.get("failure_threshold", cfg.get("spawn_failure_threshold", …))`.
-pub fn failure_threshold_setting(cfg: &DiagConfig) -> Option<&Json> {
+pub fn failure_threshold_setting(cfg: &DiagConfig) -> Option<&Object> {
     cfg.get("failure_threshold")
         .or(cfg.get("spawn_failure_threshold"))
 }

@@ -2,12 +2,10 @@
 
 use std::fmt;
 
-use serde_json::{Map, Value as Json};
-
 use super::support::{FIRES_WHY, shown};
 use super::{Action, Diagnostic, Rule, RuleDoc, Severity, TaskRow, declare_rule};
 use crate::config::DiagConfig;
-use crate::py::json::{to_str, truthy as py_truthy};
+use crate::py::object::{Dict, Object};
 use crate::py::strip;
 use crate::py::value::{RuleFailure, Value};
 
@@ -53,17 +51,17 @@ pub struct AuxStatus {
     pub main_model_visible: bool,
 }
 
-fn text_of(v: Option<&Json>) -> String {
+fn text_of(v: Option<&Object>) -> String {
     match v {
-        Some(v) if py_truthy(v) => to_str(v),
+        Some(v) if v.truthy() => v.py_str(),
         _ => String::new(),
     }
 }
 
 /// A slot is explicit when its provider is set to something other than `auto`, or it
 /// carries a model, base URL or API key.
-fn slot_explicit(slot: Option<&Json>) -> bool {
-    let Some(Json::Object(slot)) = slot else {
+fn slot_explicit(slot: Option<&Object>) -> bool {
+    let Some(Object::Dict(slot)) = slot else {
         return false;
     };
     let provider = strip(&text_of(slot.get("provider"))).to_lowercase();
@@ -72,17 +70,17 @@ fn slot_explicit(slot: Option<&Json>) -> bool {
     }
     ["model", "base_url", "api_key"]
         .iter()
-        .any(|k| !strip(&text_of(slot.get(*k))).is_empty())
+        .any(|k| !strip(&text_of(slot.get(k))).is_empty())
 }
 
-fn main_model_visible(cfg: &Map<String, Json>) -> bool {
+fn main_model_visible(cfg: &Dict) -> bool {
     match cfg.get("model") {
-        Some(Json::Object(m)) => {
+        Some(Object::Dict(m)) => {
             let provider = text_of(m.get("provider"));
             let name = ["default", "model", "name"]
                 .iter()
-                .map(|k| m.get(*k))
-                .find(|v| v.is_some_and(py_truthy))
+                .map(|k| m.get(k))
+                .find(|v| v.is_some_and(Object::truthy))
                 .flatten();
             !strip(&provider).is_empty() && !strip(&text_of(name)).is_empty()
         }
@@ -90,13 +88,13 @@ fn main_model_visible(cfg: &Map<String, Json>) -> bool {
     }
 }
 
-fn bool_of(m: &Map<String, Json>, key: &str) -> bool {
-    m.get(key).is_some_and(py_truthy)
+fn bool_of(m: &Dict, key: &str) -> bool {
+    m.get(key).is_some_and(Object::truthy)
 }
 
 /// Read the triage helper status from the configuration.
-pub fn aux_status(cfg: &Map<String, Json>) -> Option<AuxStatus> {
-    if let Some(Json::Object(explicit)) = cfg.get("triage_aux_status") {
+pub fn aux_status(cfg: &Dict) -> Option<AuxStatus> {
+    if let Some(Object::Dict(explicit)) = cfg.get("triage_aux_status") {
         return Some(AuxStatus {
             auto_decompose: bool_of(explicit, "auto_decompose"),
             decomposer_explicit: bool_of(explicit, "decomposer_explicit"),
@@ -105,19 +103,19 @@ pub fn aux_status(cfg: &Map<String, Json>) -> Option<AuxStatus> {
         });
     }
     let aux = match cfg.get("auxiliary") {
-        Some(Json::Object(a)) => Some(a),
+        Some(Object::Dict(a)) => Some(a),
         _ => None,
     };
-    let empty = Map::new();
+    let empty = Dict::default();
     let kanban = match cfg.get("kanban") {
-        Some(Json::Object(k)) => k,
+        Some(Object::Dict(k)) => k,
         _ => &empty,
     };
-    if aux.is_none() && kanban.is_empty() && !cfg.contains_key("model") {
+    if aux.is_none() && kanban.is_empty() && cfg.get("model").is_none() {
         return None;
     }
     Some(AuxStatus {
-        auto_decompose: kanban.get("auto_decompose").is_none_or(py_truthy),
+        auto_decompose: kanban.get("auto_decompose").is_none_or(Object::truthy),
         decomposer_explicit: aux.is_some_and(|a| slot_explicit(a.get("kanban_decomposer"))),
         specifier_explicit: aux.is_some_and(|a| slot_explicit(a.get("triage_specifier"))),
         main_model_visible: main_model_visible(cfg),
@@ -225,7 +223,10 @@ impl Rule for TriageAuxUnavailable {
         let (task_id_json, task_id) = if task.id.truthy() {
             (task.id.to_json(), task.id.py_str())
         } else {
-            (Json::String("<task_id>".into()), "<task_id>".to_string())
+            (
+                serde_json::Value::String("<task_id>".into()),
+                "<task_id>".to_string(),
+            )
         };
         let mut actions = vec![
             Action::cli_hint(

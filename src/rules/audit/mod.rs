@@ -14,7 +14,8 @@ use super::{Diagnostic, RuleDoc};
 use crate::board::history::TaskHead;
 use crate::config::{DiagConfig, Origin, Threshold};
 use crate::lifecycle::{self, LimitSource};
-use crate::py::json::py_int;
+use crate::py::int::Int;
+use crate::py::object::Object;
 
 pub mod breaker_reopened;
 pub mod counter_drift;
@@ -43,16 +44,19 @@ pub struct Params {
 }
 
 /// `kanban.failure_limit` as written, usable or not.
-fn failure_limit_setting(cfg: &DiagConfig) -> Option<&serde_json::Value> {
+fn failure_limit_setting(cfg: &DiagConfig) -> Option<&Object> {
     cfg.get("kanban").and_then(|k| k.get("failure_limit"))
 }
 
 impl Params {
     pub fn new(cfg: &DiagConfig, now: i64) -> Self {
         Params {
+            // `int()` of the setting; a limit beyond i64 is never reached by a counter,
+            // which SQLite keeps in 64 bits.
             configured_limit: failure_limit_setting(cfg)
-                .and_then(py_int)
-                .filter(|n| *n >= 1),
+                .and_then(|v| v.py_int_exact().ok())
+                .filter(|n| *n >= 1)
+                .map(|n| n.to_i64().unwrap_or(i64::MAX)),
             default_limit: cfg.defaults().breaker_limit(),
             now,
         }
@@ -65,7 +69,7 @@ pub fn breaker_limit(cfg: &DiagConfig) -> Threshold {
     let p = Params::new(cfg, 0);
     let set = failure_limit_setting(cfg).is_some();
     Threshold {
-        value: Some(p.configured_limit.unwrap_or(p.default_limit)),
+        value: Some(Int::Small(p.configured_limit.unwrap_or(p.default_limit))),
         origin: if set {
             Origin::Key("kanban.failure_limit")
         } else {
