@@ -322,7 +322,19 @@ pub fn dropped_rule_warnings(dropped: &crate::diagnose::DroppedRules) -> Vec<Str
 /// A rule's documentation for a terminal: kind and summary, severities, the config keys
 /// that tune it, then the markdown body as written.
 pub fn explain(out: &mut impl Write, doc: &crate::rules::RuleDoc) -> io::Result<()> {
+    explain_run_by(out, doc, None)
+}
+
+/// [`explain`], with a line naming the command that runs the rule when `command` is given.
+pub fn explain_run_by(
+    out: &mut impl Write,
+    doc: &crate::rules::RuleDoc,
+    command: Option<&str>,
+) -> io::Result<()> {
     writeln!(out, "{}: {}", doc.kind, doc.summary)?;
+    if let Some(c) = command {
+        writeln!(out, "command: {c}")?;
+    }
     let severities: Vec<&str> = doc.severities.iter().map(|s| s.as_str()).collect();
     writeln!(out, "severity: {}", severities.join(", "))?;
     if doc.config_keys.is_empty() {
