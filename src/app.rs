@@ -305,6 +305,13 @@ fn explain_cmd(cli: &Cli, args: &ExplainArgs, style: &Style) -> Result<ExitCode>
 }
 
 fn migrate_cmd(cli: &Cli, args: &MigrateArgs, style: &Style) -> Result<ExitCode> {
+    // Copy keeps the legacy columns for dispatchers that still read them; dropping them
+    // undoes that, and a plain `--drop-legacy` renames (or copies where SQLite refuses).
+    if args.strategy == migrate::Strategy::Copy && args.drop_legacy {
+        return Err(Error::Usage {
+            message: "--strategy copy keeps the legacy columns for dispatchers that still read them, and --drop-legacy drops them: choose one (`--drop-legacy` alone renames the columns, copying where SQLite refuses)".into(),
+        });
+    }
     let path = board_path(cli, &args.board)?;
     let opts = migrate::Options {
         strategy: args.strategy,

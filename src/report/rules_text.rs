@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use comfy_table::{ColumnConstraint, Table, presets::UTF8_FULL_CONDENSED};
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use serde::Serialize;
 
 use super::style::Style;
@@ -61,12 +61,7 @@ pub fn list(out: &mut impl Write, style: &Style, rules: &[(Runner, &RuleDoc)]) -
             doc.summary,
         ]);
     }
-    style.fit(&mut table);
-    for i in 0..3 {
-        if let Some(c) = table.column_mut(i) {
-            c.set_constraint(ColumnConstraint::ContentWidth);
-        }
-    }
+    style.fit_keeping(&mut table, &[0, 1, 2]);
     writeln!(out, "{table}")?;
     let count = |r: Runner| rules.iter().filter(|(x, _)| *x == r).count();
     writeln!(

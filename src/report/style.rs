@@ -55,11 +55,21 @@ impl Style {
 
     /// Fit `table` to the width, wrapping cells where they must; unchanged without one.
     pub fn fit(&self, table: &mut Table) {
+        self.fit_keeping(table, &[]);
+    }
+
+    /// [`Style::fit`], never wrapping the columns at the indexes `whole` (short words).
+    pub fn fit_keeping(&self, table: &mut Table, whole: &[usize]) {
         if let Some(w) = self.width {
             // `Dynamic`, not `DynamicFullWidth`: a table that fits keeps its natural width.
             table
                 .set_width(w)
                 .set_content_arrangement(ContentArrangement::Dynamic);
+            for i in whole {
+                if let Some(c) = table.column_mut(*i) {
+                    c.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+                }
+            }
         }
     }
 

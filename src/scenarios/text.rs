@@ -24,7 +24,7 @@ pub fn verify(out: &mut impl Write, style: &Style, checks: &[Check]) -> io::Resu
             result,
         ]);
     }
-    style.fit(&mut table);
+    style.fit_keeping(&mut table, &[0, 5]);
     writeln!(out, "{table}")?;
     let failed = checks.iter().filter(|c| !c.pass).count();
     let line = format!("{} passed, {} failed", checks.len() - failed, failed);
