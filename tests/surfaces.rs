@@ -411,3 +411,132 @@ fn an_invalid_hermes_kanban_board_warns_instead_of_falling_back_silently() {
         assert_eq!(out.status.code(), Some(2));
     }
 }
+
+// -- README synopses, kept true against the parser
+
+/// The long flags of the command at `path` (`["scenarios", "build"]`), from the same clap
+/// definition that parses them; `--color`, global, and `--help`/`--version` aside.
+fn flags_of(path: &[&str]) -> Vec<String> {
+    use clap::CommandFactory;
+    let mut cmd = kanban_doctor::cli::Cli::command();
+    cmd.build();
+    let mut c = &cmd;
+    for p in path {
+        c = c
+            .find_subcommand(p)
+            .unwrap_or_else(|| panic!("no command {path:?}"));
+    }
+    c.get_arguments()
+        .filter_map(|a| a.get_long())
+        .filter(|l| !["color", "help", "version"].contains(l))
+        .map(|l| format!("--{l}"))
+        .collect()
+}
+
+/// Every synopsis line of the README: a line of a ```sh block that starts with
+/// `kanban-doctor COMMAND`, with its indented continuation lines, comments cut; as (the
+/// command path, the flags it shows).
+fn readme_synopses() -> Vec<(Vec<String>, Vec<String>)> {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let mut out: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+    for block in readme.split("```sh\n").skip(1) {
+        let block = &block[..block.find("```").unwrap()];
+        for line in block.lines() {
+            let line = line.split(" #").next().unwrap();
+            if let Some(rest) = line.strip_prefix("kanban-doctor ") {
+                let words: Vec<&str> = rest.split_whitespace().collect();
+                let mut path = vec![words[0].to_string()];
+                if words[0] == "scenarios"
+                    && let Some(sub) = words.get(1).filter(|w| !w.starts_with('-'))
+                {
+                    path.push(sub.to_string());
+                }
+                out.push((path, Vec::new()));
+            } else if !line.starts_with(' ') || out.is_empty() {
+                continue;
+            }
+            let flags = line
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                .filter(|w| w.starts_with("--") && w.len() > 2)
+                .map(str::to_string);
+            out.last_mut().unwrap().1.extend(flags);
+        }
+    }
+    out
+}
+
+#[test]
+fn readme_synopses_show_only_real_flags_and_every_flag_of_each_command() {
+    let synopses = readme_synopses();
+    for (path, flags) in &synopses {
+        let p: Vec<&str> = path.iter().map(String::as_str).collect();
+        let real = flags_of(&p);
+        for f in flags {
+            assert!(
+                real.contains(f) || f == "--color",
+                "README shows `kanban-doctor {}` with {f}, which it does not take",
+                path.join(" ")
+            );
+        }
+    }
+    for path in [
+        &["diagnose"][..],
+        &["audit"],
+        &["explain"],
+        &["migrate"],
+        &["scenarios", "build"],
+        &["scenarios", "verify"],
+        &["simulate"],
+        &["rules"],
+        &["completions"],
+        &["man"],
+    ] {
+        let shown: Vec<&String> = synopses
+            .iter()
+            .filter(|(p, _)| p == path)
+            .flat_map(|(_, f)| f)
+            .collect();
+        assert!(
+            synopses.iter().any(|(p, _)| p == path),
+            "README has no synopsis of {path:?}"
+        );
+        for f in flags_of(path) {
+            assert!(
+                shown.contains(&&f),
+                "README's synopsis of `kanban-doctor {}` leaves out {f}",
+                path.join(" ")
+            );
+        }
+    }
+    // `--color` is stated once for all.
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    assert!(readme.contains("Every command also takes `--color auto|always|never`"));
+}
+
+/// The README's two error examples are what `diagnose --db kanban.db` prints where there is
+/// no board, without and with `--json`.
+#[test]
+fn readme_error_examples_are_what_is_printed() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let section = &readme[readme.find("## Rules, completions, man page").unwrap()..];
+    let blocks: Vec<&str> = section
+        .split("```text\n")
+        .skip(1)
+        .take(2)
+        .map(|b| &b[..b.find("```").unwrap()])
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let human = cmd()
+        .current_dir(dir.path())
+        .args(["diagnose", "--db", "kanban.db"])
+        .output()
+        .unwrap();
+    assert_eq!(stderr(&human), blocks[0]);
+    let json = cmd()
+        .current_dir(dir.path())
+        .args(["diagnose", "--db", "kanban.db", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(stderr(&json), format!("{}{}", blocks[0], blocks[1]));
+    assert!(json.stdout.is_empty());
+}
