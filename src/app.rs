@@ -1,16 +1,24 @@
 //! Each command: resolve the board, call the library, render, choose the exit code.
 //!
 //! Exit codes: 0 clean (or migrated), 1 findings (or `--check` says work is needed),
-//! 2 any error (raised as [`Error`] and printed by `main`).
+//! 2 any error: raised as [`Error`] and printed by [`main`] on stderr, for a person and,
+//! with `--json`, then also as one line of JSON for a program.
 
+mod generate_cmd;
+mod rules_cmd;
+
+use std::ffi::OsString;
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use clap::{CommandFactory, FromArgMatches};
+
 use crate::audit;
 use crate::cli::{
-    AuditArgs, Cli, Command, DiagnoseArgs, ExplainArgs, MigrateArgs, ScanArgs, ScenariosArgs,
-    ScenariosCommand, SimulateArgs,
+    AuditArgs, BoardArgs, Cli, Command, DiagnoseArgs, ExplainArgs, MigrateArgs, Prescan, ScanArgs,
+    ScenariosArgs, ScenariosCommand, SimulateArgs,
 };
 use crate::config::{Defaults, DiagConfig, Thresholds};
 use crate::diagnose;
@@ -18,22 +26,133 @@ use crate::error::{Error, Result};
 use crate::hermes;
 use crate::migrate::{self, BackupChoice};
 use crate::report::{
-    RunInfo, Sink, diagnose_text, diagnose_text::TextReport, explain_text, json::JsonSink,
-    json::to_string, migrate_text, style::Style,
+    RunInfo, Sink, diagnose_text,
+    diagnose_text::TextReport,
+    explain_text,
+    json::JsonSink,
+    json::to_string,
+    migrate_text,
+    style::{ColorChoice, Style},
 };
 use crate::rules;
 use crate::scenarios;
 
-pub fn run(cli: Cli) -> Result<ExitCode> {
+/// The whole program, from the raw arguments to the exit code: parse, run, and print any
+/// error as `--color` and `--json` ask.
+pub fn main(args: Vec<OsString>) -> ExitCode {
+    let pre = Prescan::of(&args);
+    let command = Cli::command().color(match pre.color {
+        ColorChoice::Auto => clap::ColorChoice::Auto,
+        ColorChoice::Always => clap::ColorChoice::Always,
+        ColorChoice::Never => clap::ColorChoice::Never,
+    });
+    let cli = match command
+        .try_get_matches_from(&args)
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e, pre.json),
+    };
+    match run(&cli) {
+        Ok(code) => code,
+        // A closed pipe (`| head`) is the reader's choice, not a failure.
+        Err(Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(err) => {
+            report_error(&err, cli.color, wants_json(&cli));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Print an error on stderr: for a person, and with `--json` then as one line of JSON, the
+/// last line of stderr. stdout keeps its promise: a whole document or nothing.
+fn report_error(err: &Error, color: ColorChoice, json: bool) {
+    let mut stderr = std::io::stderr().lock();
+    // Nothing more can be said if stderr itself is gone.
+    let _ = crate::report::error::human(&mut stderr, &Style::for_stderr(color), err);
+    if json {
+        let _ = writeln!(stderr, "{}", crate::report::error::json(err));
+    }
+}
+
+/// clap's own errors (and `--help`, `--version`, which it raises as errors): printed by
+/// clap, in its layout, and with `--json` followed by an error object with the usage code.
+fn usage_error(e: &clap::Error, json: bool) -> ExitCode {
+    let _ = e.print();
+    if !e.use_stderr() {
+        return ExitCode::SUCCESS;
+    }
+    if json {
+        let text = e.render().to_string();
+        let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+        let message = lines.next().unwrap_or_default();
+        let message = message.strip_prefix("error: ").unwrap_or(message);
+        let help = lines.find_map(|l| l.strip_prefix("tip: "));
+        let _ = writeln!(
+            std::io::stderr(),
+            "{}",
+            crate::report::error::json_parts(Some("kanban_doctor::usage"), message, help, &[])
+        );
+    }
+    ExitCode::from(2)
+}
+
+/// Whether the command prints JSON, so that its errors should too.
+fn wants_json(cli: &Cli) -> bool {
+    match &cli.command {
+        Command::Diagnose(a) => a.scan.json,
+        Command::Audit(a) => a.scan.json,
+        Command::Explain(a) => a.json,
+        Command::Migrate(a) => a.json,
+        Command::Rules(a) => a.json,
+        Command::Scenarios(ScenariosArgs {
+            command: Some(ScenariosCommand::Verify { json, .. }),
+            ..
+        }) => *json,
+        Command::Scenarios(_)
+        | Command::Simulate(_)
+        | Command::Completions(_)
+        | Command::Man(_) => false,
+    }
+}
+
+pub fn run(cli: &Cli) -> Result<ExitCode> {
     let style = Style::for_stdout(cli.color);
     match &cli.command {
-        Command::Diagnose(args) => diagnose_cmd(&cli, args, &style),
-        Command::Audit(args) => audit_cmd(&cli, args, &style),
-        Command::Explain(args) => explain_cmd(&cli, args, &style),
-        Command::Migrate(args) => migrate_cmd(&cli, args, &style),
-        Command::Scenarios(args) => scenarios_cmd(args, cli.db.as_deref(), &style),
-        Command::Simulate(args) => simulate_cmd(args),
+        Command::Diagnose(args) => diagnose_cmd(cli, args, &style),
+        Command::Audit(args) => audit_cmd(cli, args, &style),
+        Command::Explain(args) => explain_cmd(cli, args, &style),
+        Command::Migrate(args) => migrate_cmd(cli, args, &style),
+        Command::Scenarios(args) => scenarios_cmd(cli, args, &style),
+        Command::Simulate(args) => {
+            cli.no_board("simulate")?;
+            simulate_cmd(args, &style)
+        }
+        Command::Rules(args) => {
+            cli.no_board("rules")?;
+            rules_cmd::run(args, &style)
+        }
+        Command::Completions(args) => {
+            cli.no_board("completions")?;
+            generate_cmd::completions(args)
+        }
+        Command::Man(args) => {
+            cli.no_board("man")?;
+            generate_cmd::man(args)
+        }
     }
+}
+
+/// The board a command reads, from `--db`/`--board` (before or after the subcommand) or
+/// the environment; warnings about the environment go to stderr.
+fn board_path(cli: &Cli, local: &BoardArgs) -> Result<PathBuf> {
+    let b = cli.board_for(local)?;
+    let mut warnings = Vec::new();
+    let path = hermes::resolve(b.db.as_deref(), b.board.as_deref(), &mut warnings)?;
+    for w in warnings {
+        eprintln!("{w}");
+    }
+    Ok(path)
 }
 
 fn diagnose_cmd(cli: &Cli, args: &DiagnoseArgs, style: &Style) -> Result<ExitCode> {
@@ -45,7 +164,7 @@ fn diagnose_cmd(cli: &Cli, args: &DiagnoseArgs, style: &Style) -> Result<ExitCod
         return print_kinds(rules::KINDS);
     }
     let scan = &args.scan;
-    let path = hermes::resolve(cli.db.as_deref(), cli.board.as_deref())?;
+    let path = board_path(cli, &args.board)?;
     let cfg = DiagConfig::discover(scan.config.as_deref(), scan.defaults)?;
     let thresholds = cfg.thresholds();
     let opts = diagnose::Options {
@@ -148,7 +267,7 @@ fn audit_cmd(cli: &Cli, args: &AuditArgs, style: &Style) -> Result<ExitCode> {
         });
     }
     let scan = &args.scan;
-    let path = hermes::resolve(cli.db.as_deref(), cli.board.as_deref())?;
+    let path = board_path(cli, &args.board)?;
     let cfg = DiagConfig::discover(scan.config.as_deref(), scan.defaults)?;
     // The audit replays against its own breaker limit (the kernel's), not the one
     // `repeated_failures` quotes.
@@ -171,7 +290,7 @@ fn audit_cmd(cli: &Cli, args: &AuditArgs, style: &Style) -> Result<ExitCode> {
 }
 
 fn explain_cmd(cli: &Cli, args: &ExplainArgs, style: &Style) -> Result<ExitCode> {
-    let path = hermes::resolve(cli.db.as_deref(), cli.board.as_deref())?;
+    let path = board_path(cli, &args.board)?;
     let cfg = DiagConfig::discover(args.config.as_deref(), Defaults::Unified)?;
     let now = args.now.unwrap_or_else(now);
     let ex = audit::explain(&path, &cfg, &args.task, now, args.wait)?;
@@ -186,7 +305,14 @@ fn explain_cmd(cli: &Cli, args: &ExplainArgs, style: &Style) -> Result<ExitCode>
 }
 
 fn migrate_cmd(cli: &Cli, args: &MigrateArgs, style: &Style) -> Result<ExitCode> {
-    let path = hermes::resolve(cli.db.as_deref(), cli.board.as_deref())?;
+    // Copy keeps the legacy columns for dispatchers that still read them; dropping them
+    // undoes that, and a plain `--drop-legacy` renames (or copies where SQLite refuses).
+    if args.strategy == migrate::Strategy::Copy && args.drop_legacy {
+        return Err(Error::Usage {
+            message: "--strategy copy keeps the legacy columns for dispatchers that still read them, and --drop-legacy drops them: choose one (`--drop-legacy` alone renames the columns, copying where SQLite refuses)".into(),
+        });
+    }
+    let path = board_path(cli, &args.board)?;
     let opts = migrate::Options {
         strategy: args.strategy,
         drop_legacy: args.drop_legacy,
@@ -231,7 +357,11 @@ fn migrate_cmd(cli: &Cli, args: &MigrateArgs, style: &Style) -> Result<ExitCode>
                 backup: report.backup.as_ref().map(|b| b.path.clone()),
                 source,
             };
-            eprintln!("{:?}", miette::Report::new(e));
+            let _ = crate::report::error::human(
+                &mut std::io::stderr().lock(),
+                &Style::for_stderr(cli.color),
+                &e,
+            );
             return Ok(ExitCode::SUCCESS);
         }
         return Err(Error::Output(source));
@@ -249,13 +379,36 @@ fn migrate_cmd(cli: &Cli, args: &MigrateArgs, style: &Style) -> Result<ExitCode>
     )
 }
 
-/// `db` is the global `--db`: with `scenarios verify` it names a real kernel's board.
-fn scenarios_cmd(
-    args: &ScenariosArgs,
-    db: Option<&std::path::Path>,
-    style: &Style,
-) -> Result<ExitCode> {
+/// `scenarios verify --db` (before or after the subcommand) names a real kernel's board;
+/// nothing else here reads a board.
+fn scenarios_cmd(cli: &Cli, args: &ScenariosArgs, style: &Style) -> Result<ExitCode> {
     let usage = |message: String| Error::Usage { message };
+    let db = match &args.command {
+        Some(ScenariosCommand::Verify { db, .. }) => {
+            if cli.board.is_some() {
+                return Err(usage(
+                    "scenarios verify reads only an explicit --db, not --board".into(),
+                ));
+            }
+            cli.board_for(&BoardArgs {
+                db: db.clone(),
+                board: None,
+            })?
+            .db
+        }
+        Some(ScenariosCommand::Build { .. }) => {
+            cli.no_board("scenarios build")?;
+            None
+        }
+        Some(ScenariosCommand::Driver) => {
+            cli.no_board("scenarios driver")?;
+            None
+        }
+        None => {
+            cli.no_board("scenarios")?;
+            None
+        }
+    };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     // clap refuses `--list` with a subcommand, so `--list` and no subcommand are one case.
     match &args.command {
@@ -288,9 +441,10 @@ fn scenarios_cmd(
             scenarios: names,
             json,
             junit,
+            ..
         }) => {
             let selected = scenarios::select(names).map_err(usage)?;
-            let checks = match db {
+            let checks = match &db {
                 Some(board) => scenarios::verify::verify_db(board, &selected)?,
                 None => {
                     let dir = tempfile::tempdir().map_err(Error::temp_file)?;
@@ -326,10 +480,10 @@ fn scenarios_cmd(
     Ok(ExitCode::SUCCESS)
 }
 
-fn simulate_cmd(args: &SimulateArgs) -> Result<ExitCode> {
+fn simulate_cmd(args: &SimulateArgs, style: &Style) -> Result<ExitCode> {
     let sim = scenarios::simulate(&args.outcomes, args.semantics, args.limit, args.max_retries);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    scenarios::text::simulate(&mut out, &sim.steps, &sim.note).map_err(Error::Output)?;
+    scenarios::text::simulate(&mut out, style, &sim.steps, &sim.note).map_err(Error::Output)?;
     out.flush().map_err(Error::Output)?;
     Ok(ExitCode::SUCCESS)
 }

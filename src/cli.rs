@@ -1,9 +1,22 @@
 //! Command-line interface: the commands, their flags, and the help text users read.
+//!
+//! A flag is declared on the commands it means something to: `--db`/`--board` on those
+//! that read a board ([`BoardArgs`]), `--color` everywhere. `--db` and `--board` are also
+//! accepted before the subcommand, as they always were; `app` refuses them there for a
+//! command that reads no board.
+
+mod board;
+pub mod generate;
+mod prescan;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+
+pub use board::BoardArgs;
+pub use generate::{CompletionsArgs, ManArgs, Shell};
+pub use prescan::Prescan;
 
 use crate::report::style::ColorChoice;
 use crate::rules::Severity;
@@ -13,13 +26,13 @@ use crate::rules::Severity;
 #[derive(Debug, Parser)]
 #[command(name = "kanban-doctor", version, about, long_about = None)]
 pub struct Cli {
-    /// The board file (default: resolved like Hermes: HERMES_KANBAN_DB, else the active
-    /// board under HERMES_KANBAN_HOME / HERMES_HOME / ~/.hermes).
-    #[arg(long, global = true, value_name = "PATH")]
+    /// The board file, for the commands that read one (diagnose, audit, explain, migrate,
+    /// scenarios verify); also accepted after the subcommand.
+    #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
 
-    /// Board slug, when --db is not given (default: HERMES_KANBAN_BOARD, then the current board).
-    #[arg(long, global = true, value_name = "SLUG")]
+    /// Board slug, for the commands that read a board; also accepted after the subcommand.
+    #[arg(long, value_name = "SLUG")]
     pub board: Option<String>,
 
     /// When to color human output.
@@ -45,6 +58,26 @@ pub enum Command {
     Scenarios(ScenariosArgs),
     /// Play a list of attempt outcomes through the kernel and show the counter after each.
     Simulate(SimulateArgs),
+    /// List every rule (diagnose and audit) with its default severity and config keys, or
+    /// print one rule's documentation.
+    Rules(RulesArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout, or write one page per command into a directory.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// A rule kind: print its full documentation instead of the list.
+    #[arg(value_name = "KIND",
+          value_parser = clap::builder::PossibleValuesParser::new(
+              crate::rules::KINDS.iter().chain(crate::rules::audit::KINDS)))]
+    pub kind: Option<String>,
+
+    /// Print the same as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 // `--list` is not global and conflicts with the subcommands: `scenarios build --list` must
@@ -79,6 +112,9 @@ pub enum ScenariosCommand {
     /// (only an explicit --db: HERMES_KANBAN_DB and --board are not read here). Exit 1 on
     /// any mismatch.
     Verify {
+        /// A board a real kernel wrote from `scenarios driver`, to check instead of the model's.
+        #[arg(long, value_name = "PATH")]
+        db: Option<PathBuf>,
         /// Only this scenario (repeatable).
         #[arg(long = "scenario", value_name = "NAME")]
         scenarios: Vec<String>,
@@ -165,6 +201,9 @@ impl ScanArgs {
 #[derive(Debug, Args)]
 pub struct DiagnoseArgs {
     #[command(flatten)]
+    pub board: BoardArgs,
+
+    #[command(flatten)]
     pub scan: ScanArgs,
 
     /// Run only these rules (repeatable); see --list-rules.
@@ -184,6 +223,9 @@ pub struct DiagnoseArgs {
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
+    #[command(flatten)]
+    pub board: BoardArgs,
+
     #[command(flatten)]
     pub scan: ScanArgs,
 
@@ -217,6 +259,9 @@ pub struct ExplainArgs {
     #[arg(value_name = "TASK")]
     pub task: String,
 
+    #[command(flatten)]
+    pub board: BoardArgs,
+
     /// Print the same as JSON.
     #[arg(long)]
     pub json: bool,
@@ -236,6 +281,9 @@ pub struct ExplainArgs {
 
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
+    #[command(flatten)]
+    pub board: BoardArgs,
+
     /// Print the plan, with the exact SQL, and write nothing.
     #[arg(long, conflicts_with = "check")]
     pub dry_run: bool,

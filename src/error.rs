@@ -31,6 +31,17 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    #[error("cannot write {}: {}", esc(.path), esc_err(.source))]
+    #[diagnostic(
+        code(kanban_doctor::write),
+        help("check that the directory exists and is writable, and that the disk has room")
+    )]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error("{} is empty (0 bytes): not a board", esc(.path))]
     #[diagnostic(
         code(kanban_doctor::board::empty_file),

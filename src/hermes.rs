@@ -250,12 +250,30 @@ fn db_path_for(root: &Path, slug: &str) -> PathBuf {
 }
 
 /// Resolve the board file. Does not check that it exists: opening does, and says so.
-pub fn resolve(db: Option<&Path>, board: Option<&str>) -> Result<PathBuf> {
-    resolve_in(&Env::from_process(), db, board)
+/// `warnings` gets a line for each setting that was passed over (see [`resolve_noting`]).
+pub fn resolve(
+    db: Option<&Path>,
+    board: Option<&str>,
+    warnings: &mut Vec<String>,
+) -> Result<PathBuf> {
+    resolve_noting(&Env::from_process(), db, board, warnings)
 }
 
 /// `resolve` in a given environment.
+#[cfg(test)]
 pub fn resolve_in(env: &Env, db: Option<&Path>, board: Option<&str>) -> Result<PathBuf> {
+    resolve_noting(env, db, board, &mut Vec::new())
+}
+
+/// `resolve_in`, saying in `warnings` when `HERMES_KANBAN_BOARD` was passed over: Hermes
+/// falls back silently from a slug that is invalid or names no board, and the operator is
+/// then looking at another board than the one they set.
+pub fn resolve_noting(
+    env: &Env,
+    db: Option<&Path>,
+    board: Option<&str>,
+    warnings: &mut Vec<String>,
+) -> Result<PathBuf> {
     if let Some(p) = db {
         return Ok(p.to_path_buf());
     }
@@ -278,11 +296,21 @@ pub fn resolve_in(env: &Env, db: Option<&Path>, board: Option<&str>) -> Result<P
     // Stale or malformed slugs fall through to the next layer, as in Hermes.
     let from_env = py_strip(&env.kanban_board).into_string().ok();
     let from_file = std::fs::read_to_string(root.join("kanban").join("current")).ok();
-    for candidate in [from_env, from_file].into_iter().flatten() {
-        if let Ok(Some(slug)) = normalize_slug(&candidate)
-            && board_exists(&root, &slug)
-        {
-            return Ok(db_path_for(&root, &slug));
+    for (i, candidate) in [from_env, from_file].into_iter().enumerate() {
+        let Some(candidate) = candidate else { continue };
+        match normalize_slug(&candidate) {
+            Ok(Some(slug)) if board_exists(&root, &slug) => {
+                return Ok(db_path_for(&root, &slug));
+            }
+            Ok(Some(slug)) if i == 0 => warnings.push(format!(
+                "warning: HERMES_KANBAN_BOARD={slug} names no board under {}; falling back as Hermes does (the board in kanban/current, else default)",
+                crate::escape::path(&root)
+            )),
+            Err(_) if i == 0 => warnings.push(format!(
+                "warning: HERMES_KANBAN_BOARD=\"{}\" is not a valid board slug (1-64 of a-z, 0-9, '-', '_'); falling back as Hermes does (the board in kanban/current, else default)",
+                crate::escape::line(&candidate)
+            )),
+            _ => {}
         }
     }
     Ok(db_path_for(&root, "default"))

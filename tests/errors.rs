@@ -34,6 +34,12 @@ fn an_unusable_temp_dir_is_a_temp_file_error() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(out.stdout.is_empty(), "{args:?}");
+        // With --json, stderr ends with the error as an object.
+        if args.contains(&"--json") {
+            let last = stderr.lines().last().unwrap();
+            let v: serde_json::Value = serde_json::from_str(last).unwrap();
+            assert_eq!(v["error"]["code"], "kanban_doctor::temp_file", "{args:?}");
+        }
         assert!(
             stderr.contains("kanban_doctor::temp_file"),
             "{args:?}: {stderr}"
@@ -160,7 +166,8 @@ fn snapshot_name(code: &str) -> String {
     )
 }
 
-/// Exit `exit`, nothing on stdout, `code` on the first line of stderr; snapshot stderr.
+/// Exit `exit`, nothing on stdout, `error[code]: message` on the first line of stderr;
+/// snapshot stderr.
 fn expect_exit(code: &str, exit: i32, out: &Output) {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(exit), "{code}: {stderr}");
@@ -169,7 +176,11 @@ fn expect_exit(code: &str, exit: i32, out: &Output) {
         "{code}: {}",
         String::from_utf8_lossy(&out.stdout)
     );
-    assert_eq!(stderr.lines().next(), Some(code), "{stderr}");
+    let head = format!("error[{code}]: ");
+    assert!(
+        stderr.lines().next().is_some_and(|l| l.starts_with(&head)),
+        "{stderr}"
+    );
     insta_settings().bind(|| insta::assert_snapshot!(snapshot_name(code), stderr));
 }
 
@@ -654,4 +665,16 @@ fn temp_file() {
         .output()
         .unwrap();
     expect("kanban_doctor::temp_file", &out);
+}
+
+#[test]
+fn write() {
+    let s = Scene::new();
+    std::fs::write(s.path("a-file"), "").unwrap();
+    let out = s
+        .cmd()
+        .args(["man", "--out", "a-file/man1"])
+        .output()
+        .unwrap();
+    expect("kanban_doctor::write", &out);
 }

@@ -147,13 +147,6 @@ impl Board {
         })
     }
 
-    /// The journal mode SQLite reports (the header tells WAL from the rest).
-    pub fn journal_mode(&self) -> Result<String> {
-        self.conn
-            .query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))
-            .map_err(self.sql_err())
-    }
-
     pub fn sql_err(&self) -> impl Fn(rusqlite::Error) -> Error + '_ {
         move |e| Error::from_sqlite(&self.path, e, self.wait)
     }

@@ -17,7 +17,8 @@ use std::time::Duration;
 use rusqlite::config::DbConfig;
 use serde::Serialize;
 
-use crate::board::reference::reference;
+use crate::board::header::Journal;
+use crate::board::reference::{RENAMED, reference};
 use crate::board::schema::{Snapshot, State};
 use crate::board::{Access, Board};
 use crate::error::{Error, Result};
@@ -66,7 +67,10 @@ pub struct StepReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub board: PathBuf,
-    pub journal_mode: String,
+    /// The journal mode as the header says it (bytes 18-19), in the words `diagnose` and
+    /// `audit` use: `PRAGMA journal_mode` reports `delete` for an idle WAL board opened
+    /// read-only, which `--check` and `--dry-run` do.
+    pub journal_mode: Journal,
     /// The filesystem the board is on, where the platform tells.
     pub filesystem: Option<String>,
     /// Set when the journal mode is unsafe on that filesystem (Hermes #22032).
@@ -74,6 +78,11 @@ pub struct Report {
     pub filesystem_warning: Option<String>,
     pub state_before: State,
     pub state_after: Option<State>,
+    /// Legacy counter columns that sit beside their current ones and stay, since only
+    /// `--drop-legacy` removes them (`tasks.spawn_failures`, …): what a `partial` board
+    /// still has once nothing else is to do.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub legacy_kept: Vec<String>,
     pub steps: Vec<StepReport>,
     pub backup: Option<backup::Backup>,
     pub verification: Option<verify::Verification>,
@@ -110,7 +119,7 @@ pub fn run(path: &Path, opts: &Options) -> Result<Report> {
     };
     let board = Board::open(path, access, opts.wait)?;
     let err = board.sql_err();
-    let journal_mode = board.journal_mode()?;
+    let journal_mode = board.header.journal;
     let snap = Snapshot::read(&board.conn).map_err(&err)?;
     let state_before = snap.checked_state(path, reference())?;
     let first = plan::plan(&snap, reference(), plan_opts);
@@ -128,6 +137,15 @@ pub fn run(path: &Path, opts: &Options) -> Result<Report> {
         filesystem_warning: board.filesystem_warning(),
         state_before,
         state_after: None,
+        legacy_kept: if opts.drop_legacy {
+            Vec::new()
+        } else {
+            RENAMED
+                .iter()
+                .filter(|(new, old)| snap.has_column("tasks", new) && snap.has_column("tasks", old))
+                .map(|(_, old)| format!("tasks.{old}"))
+                .collect()
+        },
         steps: planned(&first),
         backup: None,
         verification: None,

@@ -89,19 +89,52 @@ fn compact(v: &Json) -> String {
     escape::line(&s).into_owned()
 }
 
+/// The first line of a Python traceback, which says only that one follows.
+const TRACEBACK: &str = "Traceback (most recent call last):";
+
+/// The line of a Python traceback that says what failed: the last unindented line
+/// (`ValueError: bad auth`), where the text is a traceback.
+fn exception_line(text: &str) -> Option<&str> {
+    let text = crate::py::strip(text);
+    if !text.starts_with(TRACEBACK) {
+        return None;
+    }
+    text.lines()
+        .rev()
+        .map(str::trim_end)
+        .find(|l| !l.is_empty() && !l.starts_with(char::is_whitespace) && *l != TRACEBACK)
+}
+
+/// The title for a person: the reference quotes the first line of the last error, which
+/// for a traceback is its useless opening line; show the exception line instead.
+fn readable_title(d: &Diagnostic) -> std::borrow::Cow<'_, str> {
+    let exception = d
+        .title
+        .strip_suffix(TRACEBACK)
+        .zip(d.data.get("last_error").and_then(Object::as_str))
+        .and_then(|(head, err)| Some((head, exception_line(err)?)));
+    match exception {
+        Some((head, line)) => format!("{head}{}", crate::py::take_chars(line, 160)).into(),
+        None => d.title.as_str().into(),
+    }
+}
+
 fn write_diag(out: &mut impl Write, style: &Style, d: &Diagnostic) -> io::Result<()> {
     writeln!(
         out,
         "  {}  {}  {}",
         mark(style, d.severity),
         style.bold(d.kind),
-        escape::line(&d.title)
+        escape::line(&readable_title(d))
     )?;
     if !d.data.is_empty() {
         let bits: Vec<String> = d
             .data
             .iter()
-            .map(|(k, v)| format!("{k}={}", compact_object(v)))
+            .map(|(k, v)| match v.as_str().and_then(exception_line) {
+                Some(line) => format!("{k}={}", compact(&Json::String(line.to_string()))),
+                None => format!("{k}={}", compact_object(v)),
+            })
             .collect();
         writeln!(
             out,
@@ -125,9 +158,15 @@ fn write_diag(out: &mut impl Write, style: &Style, d: &Diagnostic) -> io::Result
 /// (no report structs are kept), while the summary and the table of counts are tallied, so
 /// the summary line can still come first. The rendered tasks wait in an anonymous temporary
 /// file rather than in memory, so memory stays flat however many tasks need attention.
+///
+/// Tasks are listed by their worst severity, critical first, in board order within each
+/// (the board's own entry, from `audit`, before them all): one spill file per rung, joined
+/// at the end. JSON keeps the reference's order.
 pub struct TextReport {
     style: Style,
-    body: Spill,
+    /// The rendered entries: the board's, then tasks whose worst finding is critical,
+    /// error, warning, then tasks without findings (`--task`); each made on first use.
+    bodies: [Option<Spill>; 5],
     tasks: usize,
     /// Entries about the board itself (audit), not counted as tasks.
     board_entries: usize,
@@ -139,12 +178,22 @@ impl TextReport {
     pub fn new(style: Style) -> io::Result<Self> {
         Ok(TextReport {
             style,
-            body: Spill::new()?,
+            bodies: Default::default(),
             tasks: 0,
             board_entries: 0,
             diagnostics: 0,
             counts: Vec::new(),
         })
+    }
+}
+
+impl TextReport {
+    /// Every rendered entry, in rung order.
+    fn copy_bodies(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        for body in self.bodies.iter_mut().filter_map(Option::take) {
+            body.copy_to(out)?;
+        }
+        Ok(())
     }
 }
 
@@ -187,7 +236,21 @@ fn write_task_line(out: &mut impl Write, style: &Style, r: &TaskReport) -> io::R
 
 impl Sink for TextReport {
     fn add(&mut self, r: &TaskReport) -> io::Result<()> {
-        let (style, out) = (&self.style, &mut self.body);
+        let rung = if r.about_board() {
+            0
+        } else {
+            match r.diagnostics.iter().map(|d| d.severity).max() {
+                Some(Severity::Critical) => 1,
+                Some(Severity::Error) => 2,
+                Some(Severity::Warning) => 3,
+                None => 4,
+            }
+        };
+        let out = match &mut self.bodies[rung] {
+            Some(spill) => spill,
+            slot => slot.insert(Spill::new()?),
+        };
+        let style = &self.style;
         writeln!(out)?;
         if r.about_board() {
             // A finding about the board itself (audit), not about a task.
@@ -254,7 +317,7 @@ impl Sink for TextReport {
         if n == 0 && self.board_entries == 0 {
             writeln!(out, "No task needs attention.")?;
             // A task asked for with --task is still shown, with "no diagnostics".
-            self.body.copy_to(out)?;
+            self.copy_bodies(out)?;
             return Ok(());
         }
         let noun = match (self.board_entries > 0, n) {
@@ -274,7 +337,7 @@ impl Sink for TextReport {
             "{}",
             style.bold(&format!("{noun} attention ({total} {diags})"))
         )?;
-        self.body.copy_to(out)?;
+        self.copy_bodies(out)?;
         self.counts.sort_by_key(|(k, s, _)| {
             (
                 std::cmp::Reverse(*s),
@@ -322,7 +385,19 @@ pub fn dropped_rule_warnings(dropped: &crate::diagnose::DroppedRules) -> Vec<Str
 /// A rule's documentation for a terminal: kind and summary, severities, the config keys
 /// that tune it, then the markdown body as written.
 pub fn explain(out: &mut impl Write, doc: &crate::rules::RuleDoc) -> io::Result<()> {
+    explain_run_by(out, doc, None)
+}
+
+/// [`explain`], with a line naming the command that runs the rule when `command` is given.
+pub fn explain_run_by(
+    out: &mut impl Write,
+    doc: &crate::rules::RuleDoc,
+    command: Option<&str>,
+) -> io::Result<()> {
     writeln!(out, "{}: {}", doc.kind, doc.summary)?;
+    if let Some(c) = command {
+        writeln!(out, "command: {c}")?;
+    }
     let severities: Vec<&str> = doc.severities.iter().map(|s| s.as_str()).collect();
     writeln!(out, "severity: {}", severities.join(", "))?;
     if doc.config_keys.is_empty() {

@@ -70,6 +70,7 @@ pub fn render(out: &mut impl Write, style: &Style, ex: &Explanation) -> io::Resu
                 e.effect.clone().unwrap_or_default(),
             ]);
         }
+        style.fit_keeping(&mut table, &[0, 1, 3, 4]);
         writeln!(out, "{table}")?;
     }
     writeln!(out)?;

@@ -18,17 +18,21 @@ pub fn render(out: &mut impl Write, style: &Style, r: &Report, check: bool) -> i
     )?;
     writeln!(
         out,
-        "{} {} ({} journal)",
+        "{} {} ({})",
         style.dim("state:"),
         r.state_before.label(),
         r.journal_mode
     )?;
     let recount_work = r.recount.as_ref().is_some_and(|c| !c.changes.is_empty());
     if r.steps.is_empty() && r.recount.is_none() {
-        writeln!(
-            out,
-            "Nothing to do: the board already has the current schema."
-        )?;
+        if r.legacy_kept.is_empty() {
+            writeln!(
+                out,
+                "Nothing to do: the board already has the current schema."
+            )?;
+        } else {
+            partial(out, style, r, check)?;
+        }
         return Ok(());
     }
     if r.steps.is_empty() {
@@ -174,6 +178,7 @@ fn steps(out: &mut impl Write, style: &Style, r: &Report) -> io::Result<()> {
             sql,
         ]);
     }
+    style.fit_keeping(&mut table, &[0, 1, 3]);
     writeln!(out, "{table}")?;
     for (i, s) in r.steps.iter().enumerate() {
         if let Some(note) = &s.step.note {
@@ -195,6 +200,30 @@ fn steps(out: &mut impl Write, style: &Style, r: &Report) -> io::Result<()> {
                 escape::line(why)
             )?;
         }
+    }
+    Ok(())
+}
+
+/// A board with nothing left to migrate but legacy columns beside the current ones (a
+/// `partial` board): what remains, and why it needs nothing.
+fn partial(out: &mut impl Write, style: &Style, r: &Report, check: bool) -> io::Result<()> {
+    writeln!(
+        out,
+        "Nothing to do: the board has every current column, and Hermes reads those."
+    )?;
+    writeln!(
+        out,
+        "Kept beside them: {} (their values are history, and in any backup); `kanban-doctor migrate --drop-legacy` removes them.",
+        r.legacy_kept.join(", ")
+    )?;
+    if check {
+        writeln!(
+            out,
+            "{}",
+            style.dim(
+                "--check exits 0: the legacy columns are harmless, so no migration is needed."
+            )
+        )?;
     }
     Ok(())
 }

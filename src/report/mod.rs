@@ -5,9 +5,11 @@
 //! format is one new type implementing it.
 
 pub mod diagnose_text;
+pub mod error;
 pub mod explain_text;
 pub mod json;
 pub mod migrate_text;
+pub mod rules_text;
 pub mod style;
 
 use std::io::{self, Write};

@@ -365,6 +365,35 @@ pub fn doc(kind: &str) -> Option<&'static RuleDoc> {
     DOCS.iter().copied().find(|d| d.kind == kind)
 }
 
+/// The command that runs a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Runner {
+    /// `diagnose` (and `audit --with-diagnose`).
+    Diagnose,
+    Audit,
+}
+
+impl Runner {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Runner::Diagnose => "diagnose",
+            Runner::Audit => "audit",
+        }
+    }
+}
+
+/// Every rule, diagnose's then audit's, each in registry order, with the command that runs it.
+pub fn catalog() -> impl Iterator<Item = (Runner, &'static RuleDoc)> {
+    let diagnose = DOCS.iter().map(|d| (Runner::Diagnose, *d));
+    diagnose.chain(audit::DOCS.iter().map(|d| (Runner::Audit, *d)))
+}
+
+/// A rule's documentation and the command that runs it, by kind (diagnose or audit).
+pub fn find(kind: &str) -> Option<(Runner, &'static RuleDoc)> {
+    catalog().find(|(_, d)| d.kind == kind)
+}
+
 registry! {
     hallucinated_cards => hallucinated_cards::HallucinatedCards,
     triage_aux_unavailable => triage_aux_unavailable::TriageAuxUnavailable,

@@ -24,6 +24,7 @@ pub fn verify(out: &mut impl Write, style: &Style, checks: &[Check]) -> io::Resu
             result,
         ]);
     }
+    style.fit_keeping(&mut table, &[0, 5]);
     writeln!(out, "{table}")?;
     let failed = checks.iter().filter(|c| !c.pass).count();
     let line = format!("{} passed, {} failed", checks.len() - failed, failed);
@@ -40,6 +41,7 @@ pub fn verify(out: &mut impl Write, style: &Style, checks: &[Check]) -> io::Resu
 
 pub fn simulate(
     out: &mut impl Write,
+    style: &Style,
     steps: &[(String, Result<Applied, String>)],
     limit_note: &str,
 ) -> io::Result<()> {
@@ -77,6 +79,7 @@ pub fn simulate(
             }
         }
     }
+    style.fit(&mut table);
     writeln!(out, "{table}")?;
     match tripped_at {
         Some(n) => writeln!(

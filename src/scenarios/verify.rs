@@ -34,18 +34,45 @@ pub const BOARD: &str = "board.db";
 pub const LEGACY: &str = "board-legacy.db";
 pub const OLD_KERNEL: &str = "board-old-kernel.db";
 
-/// Write the three boards for `selected` into `dir`.
+/// Write the three boards for `selected` into `dir`, all or none: existing boards are
+/// refused up front unless `overwrite`, and the boards are built in a staging directory
+/// inside `dir`, then renamed into place, so a failure leaves `dir` as it was.
 pub fn build(dir: &Path, selected: &[(usize, &Scenario)], overwrite: bool) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    let cannot_write = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Write { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(cannot_write(dir))?;
+    let names = [BOARD, LEGACY, OLD_KERNEL];
+    let paths = names.map(|n| dir.join(n));
+    if !overwrite {
+        let existing: Vec<String> = paths
+            .iter()
+            .filter(|p| p.symlink_metadata().is_ok())
+            .map(|p| crate::escape::path(p))
+            .collect();
+        if !existing.is_empty() {
+            return Err(Error::Usage {
+                message: format!(
+                    "{} already there; nothing was written: pass --force to replace the boards",
+                    existing.join(", ")
+                ),
+            });
+        }
+    }
+    let staging = tempfile::Builder::new()
+        .prefix(".kanban-doctor-build-")
+        .tempdir_in(dir)
+        .map_err(cannot_write(dir))?;
+    let staged = names.map(|n| staging.path().join(n));
     let unified = play(selected, Semantics::Unified);
     let old = play(selected, Semantics::Legacy);
-    let paths = [BOARD, LEGACY, OLD_KERNEL].map(|n| dir.join(n));
-    write_board(&paths[0], &unified, Names::Current, overwrite)?;
-    write_board(&paths[1], &unified, Names::Legacy, overwrite)?;
-    write_board(&paths[2], &old, Names::Legacy, overwrite)?;
+    write_board(&staged[0], &unified, Names::Current, false)?;
+    write_board(&staged[1], &unified, Names::Legacy, false)?;
+    write_board(&staged[2], &old, Names::Legacy, false)?;
+    for (from, to) in staged.iter().zip(&paths) {
+        std::fs::rename(from, to).map_err(cannot_write(to))?;
+    }
     Ok(paths.to_vec())
 }
 

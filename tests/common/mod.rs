@@ -32,6 +32,8 @@ pub fn cmd() -> Command {
         .env_remove("HERMES_KANBAN_DB")
         .env_remove("HERMES_KANBAN_HOME")
         .env_remove("HERMES_KANBAN_BOARD")
+        // Tables keep their natural width unless a test sets COLUMNS.
+        .env_remove("COLUMNS")
         .env("NO_COLOR", "1");
     c
 }
