@@ -18,8 +18,8 @@ use crate::error::{Error, Result};
 use crate::hermes;
 use crate::migrate::{self, BackupChoice};
 use crate::report::{
-    RunInfo, Sink, diagnose_text, diagnose_text::TextReport, explain_text, json::JsonSink,
-    json::to_string, migrate_text, style::Style,
+    self, BoardInfo, BoardLocation, Format, RunInfo, diagnose_text, explain_text, json::to_string,
+    migrate_text, style::Style,
 };
 use crate::rules;
 use crate::scenarios;
@@ -39,7 +39,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 fn diagnose_cmd(cli: &Cli, args: &DiagnoseArgs, style: &Style) -> Result<ExitCode> {
     if let Some(kind) = &args.explain {
         let doc = rules::doc(kind).expect("clap accepts only registered kinds");
-        return print_doc(doc, args.scan.json);
+        return print_doc(doc, format(&args.scan)? == Format::Json);
     }
     if args.list_rules {
         return print_kinds(rules::KINDS);
@@ -55,40 +55,56 @@ fn diagnose_cmd(cli: &Cli, args: &DiagnoseArgs, style: &Style) -> Result<ExitCod
         only: (!args.rules.is_empty()).then(|| args.rules.clone()),
         wait: scan.wait,
     };
-    report_scan(scan, style, &path, &cfg, &thresholds, |emit| {
+    let run = RunInfo {
+        command: "diagnose",
+        rules: diagnose::rules_run(&opts),
+        checked_at: opts.now,
+    };
+    report_scan(scan, style, &run, &path, &cfg, &thresholds, |emit| {
         diagnose::run(&path, &cfg, &opts, emit)
     })
 }
 
-/// Run a scan (`diagnose` or `audit`) into the sink `--json` picks, write the report, warn
+/// `--format`, or `--json`: a usage error when they disagree.
+fn format(scan: &ScanArgs) -> Result<Format> {
+    scan.output_format()
+        .map_err(|message| Error::Usage { message })
+}
+
+/// Run a scan (`diagnose` or `audit`) into the sink `--format` picks, write the report, warn
 /// on stderr, and choose the exit code: 1 when anything was found, unless `--exit-zero`.
 fn report_scan(
     scan: &ScanArgs,
     style: &Style,
+    run_info: &RunInfo,
     path: &std::path::Path,
     cfg: &DiagConfig,
     thresholds: &Thresholds,
     run: impl FnOnce(&mut dyn FnMut(diagnose::TaskReport) -> Result<()>) -> Result<diagnose::Summary>,
 ) -> Result<ExitCode> {
-    let mut sink: Box<dyn Sink> = if scan.json {
-        Box::new(JsonSink::new().map_err(Error::temp_file)?)
-    } else {
-        Box::new(TextReport::new(*style).map_err(Error::temp_file)?)
-    };
+    let mut sink = report::sink(format(scan)?, *style, run_info).map_err(Error::temp_file)?;
+    let cwd = std::env::current_dir().ok();
+    sink.begin_board(&BoardLocation::new(path, cwd.as_deref()))
+        .map_err(Error::temp_file)?;
     let mut found = 0usize;
     let summary = run(&mut |rep| {
         found += rep.diagnostics.len();
         sink.add(&rep).map_err(Error::temp_file)
     })?;
-    let info = RunInfo {
+    sink.end_board(&BoardInfo {
         board: path,
         config: cfg.source.as_deref(),
         thresholds,
         summary: &summary,
-    };
+    })
+    .map_err(Error::temp_file)?;
+    let cut = sink.warnings();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    sink.finish(&mut out, &info).map_err(Error::Output)?;
+    sink.finish(&mut out).map_err(Error::Output)?;
     out.flush().map_err(Error::Output)?;
+    for line in cut {
+        eprintln!("{line}");
+    }
     if let Some(w) = &summary.filesystem_warning {
         eprintln!("warning: {w}");
     }
@@ -132,7 +148,7 @@ fn print_kinds(kinds: &[&str]) -> Result<ExitCode> {
 fn audit_cmd(cli: &Cli, args: &AuditArgs, style: &Style) -> Result<ExitCode> {
     if let Some(kind) = &args.explain {
         let doc = rules::audit::doc(kind).expect("clap accepts only registered kinds");
-        return print_doc(doc, args.scan.json);
+        return print_doc(doc, format(&args.scan)? == Format::Json);
     }
     if args.list_rules {
         return print_kinds(rules::audit::KINDS);
@@ -165,7 +181,12 @@ fn audit_cmd(cli: &Cli, args: &AuditArgs, style: &Style) -> Result<ExitCode> {
         deep: args.deep,
         wait: scan.wait,
     };
-    report_scan(scan, style, &path, &cfg, &thresholds, |emit| {
+    let run = RunInfo {
+        command: "audit",
+        rules: audit::rules_run(&opts),
+        checked_at: opts.now,
+    };
+    report_scan(scan, style, &run, &path, &cfg, &thresholds, |emit| {
         audit::run(&path, &cfg, &opts, emit)
     })
 }

@@ -127,9 +127,16 @@ pub struct ScanArgs {
     pub severity: Option<Severity>,
 
     /// Print JSON: for `diagnose` identical to `hermes kanban diagnostics --json`, for
-    /// `audit` the same shape, with null task fields for findings about the board.
+    /// `audit` the same shape, with null task fields for findings about the board. The same
+    /// as --format json.
     #[arg(long)]
     pub json: bool,
+
+    /// Output format: table (the default), json, jsonl (one task entry a line), sarif
+    /// (GitHub code scanning), github (workflow annotations), gitlab (Code Quality),
+    /// prometheus (node_exporter textfile collector).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<crate::report::Format>,
 
     /// Evaluate as of this Unix time (seconds) instead of now; for reproducible output.
     #[arg(long, value_name = "EPOCH", allow_negative_numbers = true)]
@@ -155,6 +162,22 @@ pub struct ScanArgs {
 }
 
 impl ScanArgs {
+    /// The output format: `--format`, or `--json`, or the table. `--json` is `--format json`,
+    /// so it may be given with that, and no other.
+    pub fn output_format(&self) -> Result<crate::report::Format, String> {
+        use crate::report::Format;
+        match (self.format, self.json) {
+            (Some(f), true) if f != Format::Json => Err(format!(
+                "--json is --format json: it cannot be combined with --format {}",
+                clap::ValueEnum::to_possible_value(&f)
+                    .map_or_else(String::new, |v| v.get_name().to_string())
+            )),
+            (Some(f), _) => Ok(f),
+            (None, true) => Ok(Format::Json),
+            (None, false) => Ok(Format::Table),
+        }
+    }
+
     /// The task to scan, if any. `--task ''` names none: Hermes tests the argument for
     /// truth, and an empty id is false, so it reports the whole board.
     pub fn task(&self) -> Option<String> {

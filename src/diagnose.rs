@@ -137,6 +137,19 @@ fn flat(lists: &[&[&'static str]]) -> Vec<&'static str> {
     out
 }
 
+/// The rules a run with `opts` evaluates, in registry order.
+pub fn rules_run(opts: &Options) -> Vec<&'static rules::RuleDoc> {
+    rules::DOCS
+        .iter()
+        .copied()
+        .filter(|d| {
+            opts.only
+                .as_ref()
+                .is_none_or(|o| o.iter().any(|k| k == d.kind))
+        })
+        .collect()
+}
+
 /// Open the board read-only and diagnose it, calling `emit` for each task to report.
 pub fn run(
     path: &std::path::Path,

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::{RunInfo, Sink, Spill};
+use super::{Sink, Spill};
 use crate::diagnose::TaskReport;
 pub use crate::py::json::to_string;
 
@@ -36,7 +36,7 @@ impl<W: Write> ArrayWriter<W> {
     }
 }
 
-/// `diagnose --json`: the reference's list of task reports, streamed into a spill file and
+/// `--json` (`--format json`): the reference's list of task reports, streamed into a spill file and
 /// printed whole once the scan is complete.
 pub struct JsonSink(ArrayWriter<Spill>);
 
@@ -51,7 +51,7 @@ impl Sink for JsonSink {
         self.0.push(report)
     }
 
-    fn finish(self: Box<Self>, out: &mut dyn Write, _: &RunInfo<'_>) -> io::Result<()> {
+    fn finish(self: Box<Self>, out: &mut dyn Write) -> io::Result<()> {
         self.0.finish()?.copy_to(out)
     }
 }
