@@ -87,18 +87,6 @@ fn each_format_on_the_seeded_boards_snapshot() {
     }
 }
 
-fn sarif_validator() -> jsonschema::Validator {
-    let schema: Json = serde_json::from_str(
-        &std::fs::read_to_string(fixture("sarif/sarif-schema-2.1.0.json")).unwrap(),
-    )
-    .unwrap();
-    jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft4)
-        .should_validate_formats(true)
-        .build(&schema)
-        .unwrap()
-}
-
 fn assert_valid_sarif(validator: &jsonschema::Validator, doc: &Json, what: &str) {
     let errors: Vec<String> = validator
         .iter_errors(doc)
@@ -368,9 +356,12 @@ fn github_summary_says_when_annotations_will_be_hidden() {
     assert!(!few.contains("at most 10"));
 }
 
+/// A sample: metric name, labels (name, unescaped value), value.
+type Sample = (String, Vec<(String, String)>, f64);
+
 /// Split a sample line per the exposition format: `name{l="v",…} value`, label values
 /// unescaped. `None` where the line does not follow the grammar.
-fn parse_sample(line: &str) -> Option<(String, Vec<(String, String)>, f64)> {
+fn parse_sample(line: &str) -> Option<Sample> {
     let is_name = |s: &str, colon: bool| {
         let mut cs = s.chars();
         cs.next()
@@ -425,7 +416,7 @@ fn parse_sample(line: &str) -> Option<(String, Vec<(String, String)>, f64)> {
 
 /// Every line a HELP, a TYPE or a sample; each family's TYPE before its samples, which
 /// are contiguous; returns the samples.
-fn parse_exposition(text: &str) -> Vec<(String, Vec<(String, String)>, f64)> {
+fn parse_exposition(text: &str) -> Vec<Sample> {
     assert!(text.ends_with('\n'));
     let mut samples = Vec::new();
     let mut typed: Vec<String> = Vec::new();
