@@ -132,9 +132,8 @@ pub struct ScanArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Output format: table (the default), json, jsonl (one task entry a line), sarif
-    /// (GitHub code scanning), github (workflow annotations), gitlab (Code Quality),
-    /// prometheus (node_exporter textfile collector).
+    /// Output format (default: table): the human report, JSON, or a format for CI and
+    /// monitoring.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<crate::report::Format>,
 
