@@ -4,12 +4,13 @@
 //! 2 any error: raised as [`Error`] and printed by [`main`] on stderr, for a person and,
 //! with `--json`, then also as one line of JSON for a program.
 
+mod all_boards;
 mod generate_cmd;
 mod rules_cmd;
 
 use std::ffi::OsString;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -23,19 +24,19 @@ use crate::cli::{
 use crate::config::{Defaults, DiagConfig, Thresholds};
 use crate::diagnose;
 use crate::error::{Error, Result};
+use crate::escape;
 use crate::hermes;
 use crate::migrate::{self, BackupChoice};
 use crate::report::{
-    RunInfo, Sink, diagnose_text,
-    diagnose_text::TextReport,
-    explain_text,
-    json::JsonSink,
+    self, BoardInfo, BoardLocation, Format, RunInfo, diagnose_text, explain_text,
     json::to_string,
     migrate_text,
+    progress::Progress,
     style::{ColorChoice, Style},
 };
 use crate::rules;
 use crate::scenarios;
+use all_boards::Target;
 
 /// The whole program, from the raw arguments to the exit code: parse, run, and print any
 /// error as `--color` and `--json` ask.
@@ -66,7 +67,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
 
 /// Print an error on stderr: for a person, and with `--json` then as one line of JSON, the
 /// last line of stderr. stdout keeps its promise: a whole document or nothing.
-fn report_error(err: &Error, color: ColorChoice, json: bool) {
+pub(super) fn report_error(err: &Error, color: ColorChoice, json: bool) {
     let mut stderr = std::io::stderr().lock();
     // Nothing more can be said if stderr itself is gone.
     let _ = crate::report::error::human(&mut stderr, &Style::for_stderr(color), err);
@@ -100,8 +101,9 @@ fn usage_error(e: &clap::Error, json: bool) -> ExitCode {
 /// Whether the command prints JSON, so that its errors should too.
 fn wants_json(cli: &Cli) -> bool {
     match &cli.command {
-        Command::Diagnose(a) => a.scan.json,
-        Command::Audit(a) => a.scan.json,
+        Command::Diagnose(DiagnoseArgs { scan, .. }) | Command::Audit(AuditArgs { scan, .. }) => {
+            scan.output_format().is_ok_and(wants_json_format)
+        }
         Command::Explain(a) => a.json,
         Command::Migrate(a) => a.json,
         Command::Rules(a) => a.json,
@@ -158,13 +160,13 @@ fn board_path(cli: &Cli, local: &BoardArgs) -> Result<PathBuf> {
 fn diagnose_cmd(cli: &Cli, args: &DiagnoseArgs, style: &Style) -> Result<ExitCode> {
     if let Some(kind) = &args.explain {
         let doc = rules::doc(kind).expect("clap accepts only registered kinds");
-        return print_doc(doc, args.scan.json);
+        return print_doc(doc, format(&args.scan)? == Format::Json);
     }
     if args.list_rules {
         return print_kinds(rules::KINDS);
     }
     let scan = &args.scan;
-    let path = board_path(cli, &args.board)?;
+    let targets = all_boards::targets(cli, &args.board, scan.all_boards)?;
     let cfg = DiagConfig::discover(scan.config.as_deref(), scan.defaults)?;
     let thresholds = cfg.thresholds();
     let opts = diagnose::Options {
@@ -174,51 +176,187 @@ fn diagnose_cmd(cli: &Cli, args: &DiagnoseArgs, style: &Style) -> Result<ExitCod
         only: (!args.rules.is_empty()).then(|| args.rules.clone()),
         wait: scan.wait,
     };
-    report_scan(scan, style, &path, &cfg, &thresholds, |emit| {
-        diagnose::run(&path, &cfg, &opts, emit)
-    })
+    let run = RunInfo {
+        command: "diagnose",
+        rules: diagnose::rules_run(&opts),
+        checked_at: opts.now,
+        name_boards: scan.all_boards,
+    };
+    report_scan(
+        scan,
+        style,
+        cli.color,
+        &run,
+        &targets,
+        &cfg,
+        &thresholds,
+        |path, emit| diagnose::run(path, &cfg, &opts, emit),
+    )
 }
 
-/// Run a scan (`diagnose` or `audit`) into the sink `--json` picks, write the report, warn
-/// on stderr, and choose the exit code: 1 when anything was found, unless `--exit-zero`.
+/// `--format`, or `--json`: a usage error when they disagree.
+fn format(scan: &ScanArgs) -> Result<Format> {
+    scan.output_format()
+        .map_err(|message| Error::Usage { message })
+}
+
+/// Run a scan (`diagnose` or `audit`) over its boards into the sink `--format` picks,
+/// write the report, warn on stderr, and choose the exit code: 1 when anything was found,
+/// unless `--exit-zero`. One board streams straight into the sink; several (`--all-boards`)
+/// are checked in parallel and fed to it in order.
+#[allow(clippy::too_many_arguments)]
 fn report_scan(
     scan: &ScanArgs,
     style: &Style,
-    path: &std::path::Path,
+    color: ColorChoice,
+    run_info: &RunInfo,
+    targets: &[Target],
     cfg: &DiagConfig,
     thresholds: &Thresholds,
-    run: impl FnOnce(&mut dyn FnMut(diagnose::TaskReport) -> Result<()>) -> Result<diagnose::Summary>,
+    run: impl Fn(&Path, &mut dyn FnMut(diagnose::TaskReport) -> Result<()>) -> Result<diagnose::Summary>
+    + Sync,
 ) -> Result<ExitCode> {
-    let mut sink: Box<dyn Sink> = if scan.json {
-        Box::new(JsonSink::new().map_err(Error::temp_file)?)
-    } else {
-        Box::new(TextReport::new(*style).map_err(Error::temp_file)?)
-    };
-    let mut found = 0usize;
-    let summary = run(&mut |rep| {
-        found += rep.diagnostics.len();
-        sink.add(&rep).map_err(Error::temp_file)
-    })?;
-    let info = RunInfo {
-        board: path,
-        config: cfg.source.as_deref(),
-        thresholds,
-        summary: &summary,
-    };
+    let format = format(scan)?;
+    let cwd = std::env::current_dir().ok();
+    let findings = |found: usize| u8::from(found > 0 && !scan.exit_zero);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    sink.finish(&mut out, &info).map_err(Error::Output)?;
+    if let [one] = targets
+        && one.slug.is_none()
+    {
+        let mut sink = report::sink(format, *style, run_info).map_err(Error::temp_file)?;
+        sink.begin_board(&BoardLocation::new(&one.path, cwd.as_deref()))
+            .map_err(Error::temp_file)?;
+        let mut found = 0usize;
+        let progress = Progress::spinner(&format!("{} {}", run_info.command, one.label()));
+        let summary = run(&one.path, &mut |rep| {
+            found += rep.diagnostics.len();
+            sink.add(&rep).map_err(Error::temp_file)
+        })?;
+        progress.finish();
+        sink.end_board(&BoardInfo {
+            board: &one.path,
+            config: cfg.source.as_deref(),
+            thresholds,
+            summary: &summary,
+        })
+        .map_err(Error::temp_file)?;
+        let cut = sink.warnings();
+        sink.finish(&mut out).map_err(Error::Output)?;
+        out.flush().map_err(Error::Output)?;
+        for line in cut {
+            eprintln!("{line}");
+        }
+        scan_warnings(None, &summary);
+        return Ok(ExitCode::from(findings(found)));
+    }
+
+    let progress = Progress::bar(
+        targets.len() as u64,
+        &format!("{} {} boards", run_info.command, targets.len()),
+    );
+    let results = all_boards::in_parallel(
+        targets,
+        |path| {
+            let mut reports = Vec::new();
+            run(path, &mut |rep| {
+                reports.push(rep);
+                Ok(())
+            })
+            .map(|summary| (reports, summary))
+        },
+        |t| {
+            progress.message(&t.label());
+            progress.inc();
+        },
+    );
+    progress.finish();
+    // The table is one report per board; every other format is one document naming the
+    // board of each finding.
+    let mut shared = match format {
+        Format::Table => None,
+        _ => Some(report::sink(format, *style, run_info).map_err(Error::temp_file)?),
+    };
+    let (mut codes, mut attention, mut diagnostics) = (Vec::new(), 0usize, 0usize);
+    for (i, (t, result)) in targets.iter().zip(results).enumerate() {
+        let (reports, summary) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("board {}:", escape::line(&t.label()));
+                report_error(&e, color, wants_json_format(format));
+                codes.push(2);
+                continue;
+            }
+        };
+        let found: usize = reports.iter().map(|r| r.diagnostics.len()).sum();
+        codes.push(findings(found));
+        attention += usize::from(found > 0);
+        diagnostics += found;
+        let mut own = None;
+        let sink = match &mut shared {
+            Some(s) => s,
+            None => own.insert(report::sink(format, *style, run_info).map_err(Error::temp_file)?),
+        };
+        sink.begin_board(&BoardLocation::new(&t.path, cwd.as_deref()))
+            .map_err(Error::temp_file)?;
+        for rep in &reports {
+            sink.add(rep).map_err(Error::temp_file)?;
+        }
+        sink.end_board(&BoardInfo {
+            board: &t.path,
+            config: cfg.source.as_deref(),
+            thresholds,
+            summary: &summary,
+        })
+        .map_err(Error::temp_file)?;
+        if let Some(table) = own {
+            if i > 0 {
+                writeln!(out).map_err(Error::Output)?;
+            }
+            table.finish(&mut out).map_err(Error::Output)?;
+        }
+        scan_warnings(Some(&t.label()), &summary);
+    }
+    match shared {
+        Some(sink) => {
+            let cut = sink.warnings();
+            sink.finish(&mut out).map_err(Error::Output)?;
+            for line in cut {
+                eprintln!("{line}");
+            }
+        }
+        None => {
+            let failed = codes.iter().filter(|&&c| c == 2).count();
+            writeln!(
+                out,
+                "\n{}",
+                style.bold(&all_boards::total_line(
+                    targets.len(),
+                    attention,
+                    diagnostics,
+                    failed
+                ))
+            )
+            .map_err(Error::Output)?;
+        }
+    }
     out.flush().map_err(Error::Output)?;
+    Ok(all_boards::worst(codes))
+}
+
+/// What a scan leaves for stderr: a filesystem warning and the rules Hermes would drop.
+fn scan_warnings(board: Option<&str>, summary: &diagnose::Summary) {
+    let prefix = board.map_or(String::new(), |b| format!("board {}: ", escape::line(b)));
     if let Some(w) = &summary.filesystem_warning {
-        eprintln!("warning: {w}");
+        eprintln!("{prefix}warning: {w}");
     }
     for line in diagnose_text::dropped_rule_warnings(&summary.failures) {
-        eprintln!("{line}");
+        eprintln!("{prefix}{line}");
     }
-    Ok(if found > 0 && !scan.exit_zero {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+}
+
+/// Whether a scan format is JSON, whose readers also get errors as JSON.
+fn wants_json_format(format: Format) -> bool {
+    matches!(format, Format::Json | Format::Jsonl)
 }
 
 /// The current Unix time, for when `--now` is not given.
@@ -251,7 +389,7 @@ fn print_kinds(kinds: &[&str]) -> Result<ExitCode> {
 fn audit_cmd(cli: &Cli, args: &AuditArgs, style: &Style) -> Result<ExitCode> {
     if let Some(kind) = &args.explain {
         let doc = rules::audit::doc(kind).expect("clap accepts only registered kinds");
-        return print_doc(doc, args.scan.json);
+        return print_doc(doc, format(&args.scan)? == Format::Json);
     }
     if args.list_rules {
         return print_kinds(rules::audit::KINDS);
@@ -267,7 +405,7 @@ fn audit_cmd(cli: &Cli, args: &AuditArgs, style: &Style) -> Result<ExitCode> {
         });
     }
     let scan = &args.scan;
-    let path = board_path(cli, &args.board)?;
+    let targets = all_boards::targets(cli, &args.board, scan.all_boards)?;
     let cfg = DiagConfig::discover(scan.config.as_deref(), scan.defaults)?;
     // The audit replays against its own breaker limit (the kernel's), not the one
     // `repeated_failures` quotes.
@@ -284,9 +422,22 @@ fn audit_cmd(cli: &Cli, args: &AuditArgs, style: &Style) -> Result<ExitCode> {
         deep: args.deep,
         wait: scan.wait,
     };
-    report_scan(scan, style, &path, &cfg, &thresholds, |emit| {
-        audit::run(&path, &cfg, &opts, emit)
-    })
+    let run = RunInfo {
+        command: "audit",
+        rules: audit::rules_run(&opts),
+        checked_at: opts.now,
+        name_boards: scan.all_boards,
+    };
+    report_scan(
+        scan,
+        style,
+        cli.color,
+        &run,
+        &targets,
+        &cfg,
+        &thresholds,
+        |path, emit| audit::run(path, &cfg, &opts, emit),
+    )
 }
 
 fn explain_cmd(cli: &Cli, args: &ExplainArgs, style: &Style) -> Result<ExitCode> {
@@ -312,7 +463,7 @@ fn migrate_cmd(cli: &Cli, args: &MigrateArgs, style: &Style) -> Result<ExitCode>
             message: "--strategy copy keeps the legacy columns for dispatchers that still read them, and --drop-legacy drops them: choose one (`--drop-legacy` alone renames the columns, copying where SQLite refuses)".into(),
         });
     }
-    let path = board_path(cli, &args.board)?;
+    let targets = all_boards::targets(cli, &args.board, args.all_boards)?;
     let opts = migrate::Options {
         strategy: args.strategy,
         drop_legacy: args.drop_legacy,
@@ -337,7 +488,12 @@ fn migrate_cmd(cli: &Cli, args: &MigrateArgs, style: &Style) -> Result<ExitCode>
             None
         },
     };
-    let report = migrate::run(&path, &opts)?;
+    let [Target { slug: None, path }] = &targets[..] else {
+        return all_boards::migrate_all(&targets, &opts, args, style, cli.color);
+    };
+    let progress = Progress::spinner(&format!("migrate {}", path.display()));
+    let report = migrate::run(path, &opts)?;
+    progress.finish();
     if let Some(w) = &report.filesystem_warning {
         eprintln!("warning: {w}");
     }
@@ -366,17 +522,16 @@ fn migrate_cmd(cli: &Cli, args: &MigrateArgs, style: &Style) -> Result<ExitCode>
         }
         return Err(Error::Output(source));
     }
+    Ok(ExitCode::from(migrate_exit(args, &report)))
+}
+
+/// 1 when `--check` finds work to do (schema steps, or a recount that changes counters).
+fn migrate_exit(args: &MigrateArgs, report: &migrate::Report) -> u8 {
     let recount_work = report
         .recount
         .as_ref()
         .is_some_and(|r| !r.changes.is_empty());
-    Ok(
-        if args.check && (!report.steps.is_empty() || recount_work) {
-            ExitCode::from(1)
-        } else {
-            ExitCode::SUCCESS
-        },
-    )
+    u8::from(args.check && (!report.steps.is_empty() || recount_work))
 }
 
 /// `scenarios verify --db` (before or after the subcommand) names a real kernel's board;

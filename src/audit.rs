@@ -63,6 +63,23 @@ fn keep(diags: &mut Vec<Diagnostic>, severity: Option<Severity>) {
     }
 }
 
+/// The rules a run with `opts` evaluates, in the order their findings come: Hermes' rules
+/// (with `--with-diagnose`), then the audit's; with `--task`, none of the board-wide ones.
+pub fn rules_run(opts: &Options) -> Vec<&'static rules::RuleDoc> {
+    let wants = |kind: &str| {
+        opts.only
+            .as_ref()
+            .is_none_or(|o| o.iter().any(|k| k == kind))
+    };
+    let hermes = rules::DOCS
+        .iter()
+        .filter(|d| opts.with_diagnose && wants(d.kind));
+    let own = audit::DOCS
+        .iter()
+        .filter(|d| wants(d.kind) && (opts.task.is_none() || audit::TASK_KINDS.contains(&d.kind)));
+    hermes.chain(own).copied().collect()
+}
+
 /// Open the board read-only and audit it, calling `emit` for each entry to report.
 pub fn run(
     path: &Path,

@@ -163,9 +163,15 @@ pub struct ScanArgs {
     pub severity: Option<Severity>,
 
     /// Print JSON: for `diagnose` identical to `hermes kanban diagnostics --json`, for
-    /// `audit` the same shape, with null task fields for findings about the board.
+    /// `audit` the same shape, with null task fields for findings about the board. The same
+    /// as --format json.
     #[arg(long)]
     pub json: bool,
+
+    /// Output format (default: table): the human report, JSON, or a format for CI and
+    /// monitoring.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<crate::report::Format>,
 
     /// Evaluate as of this Unix time (seconds) instead of now; for reproducible output.
     #[arg(long, value_name = "EPOCH", allow_negative_numbers = true)]
@@ -188,9 +194,30 @@ pub struct ScanArgs {
     /// Seconds to wait for a locked board before giving up (0 to 86400).
     #[arg(long, default_value = "5", value_parser = parse_wait, value_name = "SECONDS")]
     pub wait: Duration,
+
+    /// Check every board under the Hermes root (the default board and each
+    /// kanban/boards/<slug>/kanban.db), two at a time; exit with the worst result.
+    #[arg(long, conflicts_with = "task")]
+    pub all_boards: bool,
 }
 
 impl ScanArgs {
+    /// The output format: `--format`, or `--json`, or the table. `--json` is `--format json`,
+    /// so it may be given with that, and no other.
+    pub fn output_format(&self) -> Result<crate::report::Format, String> {
+        use crate::report::Format;
+        match (self.format, self.json) {
+            (Some(f), true) if f != Format::Json => Err(format!(
+                "--json is --format json: it cannot be combined with --format {}",
+                clap::ValueEnum::to_possible_value(&f)
+                    .map_or_else(String::new, |v| v.get_name().to_string())
+            )),
+            (Some(f), _) => Ok(f),
+            (None, true) => Ok(Format::Json),
+            (None, false) => Ok(Format::Table),
+        }
+    }
+
     /// The task to scan, if any. `--task ''` names none: Hermes tests the argument for
     /// truth, and an empty id is false, so it reports the whole board.
     pub fn task(&self) -> Option<String> {
@@ -287,6 +314,11 @@ pub struct MigrateArgs {
     /// Print the plan, with the exact SQL, and write nothing.
     #[arg(long, conflicts_with = "check")]
     pub dry_run: bool,
+
+    /// Every board under the Hermes root, one after another, each in its own transaction
+    /// (with --check or --dry-run: write nothing); exit with the worst result.
+    #[arg(long, conflicts_with = "backup")]
+    pub all_boards: bool,
 
     /// Write nothing; exit 1 when a migration is needed, 0 when the board is current.
     #[arg(long)]

@@ -70,14 +70,25 @@ impl Serialize for TaskReport {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(None)?;
+        self.serialize_entries(&mut m)?;
+        m.end()
+    }
+}
+
+impl TaskReport {
+    /// The entry's keys, in the reference's order, into a map being written (which may
+    /// hold other keys first, such as the board of `--all-boards`).
+    pub fn serialize_entries<M: serde::ser::SerializeMap>(
+        &self,
+        m: &mut M,
+    ) -> std::result::Result<(), M::Error> {
         m.serialize_entry("task_id", &crate::py::object::Object::from(&self.task_id))?;
         if let Some(l) = &self.listing {
             m.serialize_entry("title", &crate::py::object::Object::from(&l.title))?;
             m.serialize_entry("status", &crate::py::object::Object::from(&l.status))?;
             m.serialize_entry("assignee", &crate::py::object::Object::from(&l.assignee))?;
         }
-        m.serialize_entry("diagnostics", &self.diagnostics)?;
-        m.end()
+        m.serialize_entry("diagnostics", &self.diagnostics)
     }
 }
 
@@ -135,6 +146,19 @@ fn flat(lists: &[&[&'static str]]) -> Vec<&'static str> {
     out.sort_unstable();
     out.dedup();
     out
+}
+
+/// The rules a run with `opts` evaluates, in registry order.
+pub fn rules_run(opts: &Options) -> Vec<&'static rules::RuleDoc> {
+    rules::DOCS
+        .iter()
+        .copied()
+        .filter(|d| {
+            opts.only
+                .as_ref()
+                .is_none_or(|o| o.iter().any(|k| k == d.kind))
+        })
+        .collect()
 }
 
 /// Open the board read-only and diagnose it, calling `emit` for each task to report.

@@ -20,6 +20,16 @@ pub enum Error {
     )]
     NotFound { path: PathBuf },
 
+    #[error("no board under {}: neither kanban.db nor any kanban/boards/<slug>/kanban.db", esc(.root))]
+    #[diagnostic(
+        code(kanban_doctor::board::none),
+        help(
+            "--all-boards looks under the Hermes root (HERMES_KANBAN_HOME, else the root of \
+             HERMES_HOME or ~/.hermes); set it to the install to check, or name one board with --db"
+        )
+    )]
+    NoBoards { root: PathBuf },
+
     #[error("cannot read {}: {}", esc(.path), esc_err(.source))]
     #[diagnostic(
         code(kanban_doctor::board::io),

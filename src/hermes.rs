@@ -316,9 +316,101 @@ pub fn resolve_noting(
     Ok(db_path_for(&root, "default"))
 }
 
+/// The boards of one Hermes install, as `hermes kanban boards list` enumerates them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Boards {
+    /// The root they were found under.
+    pub root: PathBuf,
+    /// `(slug, board file)` for every board that has a file: `default` first, then the
+    /// others by name.
+    pub found: Vec<(String, PathBuf)>,
+    /// Board directories with no `kanban.db` (a `board.json` only: Hermes lists the board,
+    /// but it has no file to check yet), and a missing default board file.
+    pub without_file: Vec<(String, PathBuf)>,
+}
+
+/// Every board under the root (`list_boards()`): `default` at `<root>/kanban.db`, then each
+/// directory of `<root>/kanban/boards/` named by a valid slug that holds a `kanban.db` or a
+/// `board.json`, ordered by lower-cased name. Directories whose names are not slugs
+/// (`_archived`, `Foo`) are not boards, as in Hermes. `HERMES_KANBAN_DB` pins one file and is
+/// not a list: it is not read here.
+pub fn list_boards(env: &Env) -> Boards {
+    let root = env.kanban_root();
+    let mut found = Vec::new();
+    let mut without_file = Vec::new();
+    let default = db_path_for(&root, "default");
+    if default.exists() {
+        found.push(("default".to_string(), default));
+    } else {
+        without_file.push(("default".to_string(), default));
+    }
+    let dir = root.join("kanban").join("boards");
+    let mut children: Vec<(String, PathBuf)> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| Some((e.file_name().into_string().ok()?, e.path())))
+        .collect();
+    children.sort_by_key(|(name, _)| name.to_lowercase());
+    for (name, path) in children {
+        // Only a name that is already its own slug: Hermes would look for the board under
+        // the normalised name, which is another directory.
+        if name == "default" || normalize_slug(&name).ok().flatten().as_deref() != Some(&name) {
+            continue;
+        }
+        let db = path.join("kanban.db");
+        if db.exists() {
+            found.push((name, db));
+        } else if path.join("board.json").exists() {
+            without_file.push((name, db));
+        }
+    }
+    Boards {
+        root,
+        found,
+        without_file,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_board_under_the_root_default_first_then_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let boards = root.join("kanban").join("boards");
+        for (name, files) in [
+            ("zeta", &["kanban.db"][..]),
+            ("Alpha", &["kanban.db"][..]),
+            ("beta", &["kanban.db", "board.json"][..]),
+            ("meta-only", &["board.json"][..]),
+            ("_archived", &["kanban.db"][..]),
+            ("empty", &[][..]),
+            ("default", &["kanban.db"][..]),
+        ] {
+            std::fs::create_dir_all(boards.join(name)).unwrap();
+            for f in files {
+                std::fs::write(boards.join(name).join(f), b"").unwrap();
+            }
+        }
+        std::fs::write(boards.join("not-a-dir"), b"").unwrap();
+        let env = Env {
+            kanban_home: root.as_os_str().to_owned(),
+            ..Env::default()
+        };
+        let found = list_boards(&env);
+        let slugs = |v: &[(String, PathBuf)]| v.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>();
+        assert_eq!(slugs(&found.found), ["beta", "zeta"]);
+        assert_eq!(slugs(&found.without_file), ["default", "meta-only"]);
+        assert_eq!(found.found[0].1, boards.join("beta").join("kanban.db"));
+        std::fs::write(root.join("kanban.db"), b"").unwrap();
+        let found = list_boards(&env);
+        assert_eq!(slugs(&found.found), ["default", "beta", "zeta"]);
+        assert_eq!(found.found[0].1, root.join("kanban.db"));
+    }
 
     #[test]
     fn slug_rules_follow_hermes() {

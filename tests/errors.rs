@@ -273,6 +273,21 @@ fn board_not_found() {
 }
 
 #[test]
+fn board_none() {
+    // `--all-boards` under a Hermes root that holds no board at all.
+    let s = Scene::new();
+    let root = s.path("hermes");
+    std::fs::create_dir(&root).unwrap();
+    let out = s
+        .cmd()
+        .args(["diagnose", "--all-boards"])
+        .env("HERMES_KANBAN_HOME", &root)
+        .output()
+        .unwrap();
+    expect("kanban_doctor::board::none", &out);
+}
+
+#[test]
 fn board_io() {
     let s = Scene::new();
     std::os::unix::fs::symlink("loop.db", s.path("kanban.db")).unwrap();

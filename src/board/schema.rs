@@ -210,6 +210,15 @@ pub enum Counter {
 }
 
 impl Counter {
+    /// Every state, in declaration order.
+    pub const ALL: [Counter; 5] = [
+        Counter::Current,
+        Counter::Legacy,
+        Counter::PreCounter,
+        Counter::Partial,
+        Counter::NotABoard,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Counter::Current => "current",

@@ -3,7 +3,7 @@
 //! usage error reaches a `--json` reader as an error object.
 //!
 //! Only the words before `--` count, and only in the forms clap accepts: `--color WHEN`,
-//! `--color=WHEN`, `--json`. A wrong guess here costs only the look of a usage error.
+//! `--color=WHEN`, `--json`, `--format json`, `--format=json`. A wrong guess here costs only the look of a usage error.
 
 use std::ffi::OsString;
 
@@ -23,6 +23,14 @@ impl Prescan {
             let value = match w.as_ref() {
                 "--" => break,
                 "--json" => {
+                    p.json = true;
+                    continue;
+                }
+                "--format" => {
+                    p.json |= words.next().is_some_and(|v| v == "json");
+                    continue;
+                }
+                "--format=json" => {
                     p.json = true;
                     continue;
                 }
@@ -61,6 +69,9 @@ mod tests {
             ColorChoice::Always
         );
         assert!(scan(&["migrate", "--json"]).json);
+        assert!(scan(&["diagnose", "--format", "json"]).json);
+        assert!(scan(&["audit", "--format=json"]).json);
+        assert!(!scan(&["audit", "--format", "sarif"]).json);
         assert_eq!(
             scan(&["explain", "--", "--json", "--color=never"]),
             Prescan::default()

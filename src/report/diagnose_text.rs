@@ -6,7 +6,7 @@ use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use serde_json::Value as Json;
 
 use super::style::Style;
-use super::{RunInfo, Sink, Spill};
+use super::{BoardInfo, Sink, Spill};
 use crate::config::{Threshold, Thresholds};
 use crate::diagnose::TaskReport;
 use crate::escape;
@@ -172,6 +172,8 @@ pub struct TextReport {
     board_entries: usize,
     diagnostics: usize,
     counts: Vec<(&'static str, Severity, usize)>,
+    /// The board, config and thresholds lines, once the board's scan is complete.
+    header: Vec<u8>,
 }
 
 impl TextReport {
@@ -183,6 +185,7 @@ impl TextReport {
             board_entries: 0,
             diagnostics: 0,
             counts: Vec::new(),
+            header: Vec::new(),
         })
     }
 }
@@ -281,10 +284,10 @@ impl Sink for TextReport {
         Ok(())
     }
 
-    /// Write the board line, the summary, every task, and the counts by rule and severity.
-    fn finish(mut self: Box<Self>, out: &mut dyn Write, info: &RunInfo<'_>) -> io::Result<()> {
+    /// The board line, the config file and the thresholds.
+    fn end_board(&mut self, info: &BoardInfo<'_>) -> io::Result<()> {
         let (board, config, summary) = (info.board, info.config, info.summary);
-        let style = self.style;
+        let (style, out) = (self.style, &mut self.header);
         writeln!(
             out,
             "{} {} ({} schema, {}, {} {} scanned)",
@@ -312,7 +315,13 @@ impl Sink for TextReport {
             "{} {}",
             style.dim("thresholds:"),
             thresholds_line(info.thresholds)
-        )?;
+        )
+    }
+
+    /// Write the board lines, the summary, every task, and the counts by rule and severity.
+    fn finish(mut self: Box<Self>, out: &mut dyn Write) -> io::Result<()> {
+        let style = self.style;
+        out.write_all(&self.header)?;
         let (n, total) = (self.tasks, self.diagnostics);
         if n == 0 && self.board_entries == 0 {
             writeln!(out, "No task needs attention.")?;

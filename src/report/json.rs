@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::{RunInfo, Sink, Spill};
+use super::{BoardLocation, Sink, Spill};
 use crate::diagnose::TaskReport;
 pub use crate::py::json::to_string;
 
@@ -36,23 +36,58 @@ impl<W: Write> ArrayWriter<W> {
     }
 }
 
-/// `diagnose --json`: the reference's list of task reports, streamed into a spill file and
-/// printed whole once the scan is complete.
-pub struct JsonSink(ArrayWriter<Spill>);
+/// `--json` (`--format json`): the reference's list of task reports, streamed into a spill file and
+/// printed whole once the scan is complete. Over several boards (`--all-boards`) each entry
+/// starts with the `board` it is about.
+pub struct JsonSink {
+    array: ArrayWriter<Spill>,
+    board: Option<String>,
+    name_boards: bool,
+}
 
 impl JsonSink {
-    pub fn new() -> io::Result<Self> {
-        Ok(JsonSink(ArrayWriter::new(Spill::new()?)))
+    pub fn new(name_boards: bool) -> io::Result<Self> {
+        Ok(JsonSink {
+            array: ArrayWriter::new(Spill::new()?),
+            board: None,
+            name_boards,
+        })
+    }
+}
+
+/// A task entry with the board it is about first: `{"board": …, "task_id": …, …}`.
+pub struct OnBoard<'a> {
+    pub board: Option<&'a str>,
+    pub report: &'a TaskReport,
+}
+
+impl Serialize for OnBoard<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        if let Some(b) = self.board {
+            m.serialize_entry("board", b)?;
+        }
+        self.report.serialize_entries(&mut m)?;
+        m.end()
     }
 }
 
 impl Sink for JsonSink {
-    fn add(&mut self, report: &TaskReport) -> io::Result<()> {
-        self.0.push(report)
+    fn begin_board(&mut self, board: &BoardLocation) -> io::Result<()> {
+        self.board = self.name_boards.then(|| board.path.clone());
+        Ok(())
     }
 
-    fn finish(self: Box<Self>, out: &mut dyn Write, _: &RunInfo<'_>) -> io::Result<()> {
-        self.0.finish()?.copy_to(out)
+    fn add(&mut self, report: &TaskReport) -> io::Result<()> {
+        self.array.push(&OnBoard {
+            board: self.board.as_deref(),
+            report,
+        })
+    }
+
+    fn finish(self: Box<Self>, out: &mut dyn Write) -> io::Result<()> {
+        self.array.finish()?.copy_to(out)
     }
 }
 

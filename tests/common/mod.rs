@@ -125,3 +125,17 @@ pub fn assert_doc_shape(d: &kanban_doctor::rules::RuleDoc) {
         "{kind}: severities are listed least urgent first"
     );
 }
+
+/// A validator for the SARIF 2.1.0 schema OASIS publishes (committed under
+/// `fixtures/sarif/`), formats included.
+pub fn sarif_validator() -> jsonschema::Validator {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("sarif/sarif-schema-2.1.0.json")).unwrap(),
+    )
+    .unwrap();
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft4)
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap()
+}
