@@ -11,7 +11,13 @@ use crate::rules::Severity;
 /// Keep Hermes Agent kanban boards healthy: migrate them to the current schema and
 /// diagnose the tasks an operator must act on, offline and read-only.
 #[derive(Debug, Parser)]
-#[command(name = "kanban-doctor", version, about, long_about = None)]
+#[command(
+    name = "kanban-doctor",
+    version,
+    long_version = crate::app::long_version(),
+    about,
+    long_about = None
+)]
 pub struct Cli {
     /// The board file (default: resolved like Hermes: HERMES_KANBAN_DB, else the active
     /// board under HERMES_KANBAN_HOME / HERMES_HOME / ~/.hermes).
