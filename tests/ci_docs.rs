@@ -193,3 +193,15 @@ fn the_ci_jobs_kanban_doctor_steps_run() {
     expected.push("action: scenarios verify --junit scenarios.xml");
     assert_eq!(ran, expected);
 }
+
+#[test]
+fn the_ci_section_names_every_input_and_output_of_the_action() {
+    let action = yaml_file(&std::fs::read_to_string(root().join("action.yml")).unwrap());
+    let section = ci_section();
+    let intro = &section[..section.find("```yaml").unwrap()];
+    for list in ["inputs", "outputs"] {
+        for name in action[list].as_object().unwrap().keys() {
+            assert!(intro.contains(&format!("`{name}`")), "{list}: {name}");
+        }
+    }
+}

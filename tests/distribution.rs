@@ -272,8 +272,9 @@ fn action_run_step_passes_the_arguments_and_keeps_the_output_and_exit_code() {
     let dir = tempfile::tempdir().unwrap();
     let github_output = dir.path().join("github-output");
     let board = fixture("seeded/board.db");
+    // Spaces, a tab and newlines (a YAML block scalar) all separate arguments.
     let args = format!(
-        "--db {}  diagnose\t--now 1796001200 --json",
+        "--db {}  diagnose\t--now\n1796001200 --json\n",
         board.display()
     );
     let code = run_step(
