@@ -642,3 +642,18 @@ fn simulate_cmd(args: &SimulateArgs, style: &Style) -> Result<ExitCode> {
     out.flush().map_err(Error::Output)?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// What `--version` prints after the name (`-V` prints the crate version alone): the
+/// version, the SQLite compiled in (read from the library at run time, so it is the one
+/// that opens boards) and the hermes-agent release whose schema `migrate` targets.
+pub fn long_version() -> &'static str {
+    static LINE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    LINE.get_or_init(|| {
+        format!(
+            "{} (SQLite {}, hermes-agent {} schema)",
+            env!("CARGO_PKG_VERSION"),
+            rusqlite::version(),
+            crate::board::reference::HERMES_AGENT_VERSION,
+        )
+    })
+}

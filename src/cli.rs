@@ -24,7 +24,13 @@ use crate::rules::Severity;
 /// Keep Hermes Agent kanban boards healthy: migrate them to the current schema and
 /// diagnose the tasks an operator must act on, offline and read-only.
 #[derive(Debug, Parser)]
-#[command(name = "kanban-doctor", version, about, long_about = None)]
+#[command(
+    name = "kanban-doctor",
+    version,
+    long_version = crate::app::long_version(),
+    about,
+    long_about = None
+)]
 pub struct Cli {
     /// The board file, for the commands that read one (diagnose, audit, explain, migrate,
     /// scenarios verify); also accepted after the subcommand.

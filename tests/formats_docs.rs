@@ -128,6 +128,28 @@ fn the_github_job_writes_the_sarif_it_uploads() {
 }
 
 #[test]
+fn the_github_job_passes_actionlint() {
+    let Some(actionlint) = common::external(
+        "KD_ACTIONLINT",
+        Some("actionlint"),
+        "the_github_job_passes_actionlint",
+    ) else {
+        return;
+    };
+    let sarif = subsection(&section(), "### `sarif`");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    std::fs::create_dir_all(dir.path().join(".github/workflows")).unwrap();
+    std::fs::write(
+        dir.path().join(".github/workflows/kanban.yml"),
+        &blocks(&sarif, "yaml")[0],
+    )
+    .unwrap();
+    let (ok, report) = common::actionlint_in(&actionlint, dir.path());
+    assert!(ok, "{report}");
+}
+
+#[test]
 fn the_gitlab_job_publishes_the_report_it_writes() {
     let gitlab = subsection(&section(), "### `gitlab`");
     let pipeline = yaml(&blocks(&gitlab, "yaml")[0]);

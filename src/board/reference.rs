@@ -64,6 +64,11 @@ impl Reference {
     }
 }
 
+/// The hermes-agent release whose schema kanban-doctor targets: `migrate` brings boards to
+/// it, and `lifecycle` models its kernel. `--version` names it; a unit test checks that the
+/// compiled-in reference schema was dumped from this release.
+pub const HERMES_AGENT_VERSION: &str = "0.19.0";
+
 /// The compiled-in reference schema.
 pub fn reference() -> &'static Reference {
     static REF: OnceLock<Reference> = OnceLock::new();
@@ -97,5 +102,12 @@ mod tests {
             "\"consecutive_failures\" INTEGER NOT NULL DEFAULT 0"
         );
         assert!(tasks.columns.iter().any(|c| c.name == "claim_lock"));
+    }
+
+    #[test]
+    fn reference_schema_comes_from_the_targeted_release() {
+        let dump: serde_json::Value =
+            serde_json::from_str(include_str!("../../fixtures/reference/schema.json")).unwrap();
+        assert_eq!(dump["hermes_agent_version"], HERMES_AGENT_VERSION);
     }
 }

@@ -258,8 +258,8 @@ fn driver(rules: &[&'static RuleDoc]) -> Json {
         "version": env!("CARGO_PKG_VERSION"),
         "semanticVersion": env!("CARGO_PKG_VERSION"),
     });
-    // Cargo.toml's repository (or homepage), once it names one.
-    let uri = [env!("CARGO_PKG_REPOSITORY"), env!("CARGO_PKG_HOMEPAGE")]
+    // Cargo.toml's homepage (the package's PyPI page), else its repository.
+    let uri = [env!("CARGO_PKG_HOMEPAGE"), env!("CARGO_PKG_REPOSITORY")]
         .into_iter()
         .find(|u| !u.is_empty());
     if let Some(uri) = uri {

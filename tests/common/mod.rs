@@ -139,3 +139,61 @@ pub fn sarif_validator() -> jsonschema::Validator {
         .build(&schema)
         .unwrap()
 }
+
+/// Whether this runs under CI (`CI` set and non-empty, as CI runners set it).
+pub fn under_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
+}
+
+/// An external tool a test runs: the path in the variable `env` when it is set (.ci/run sets
+/// `KD_ACTIONLINT`, `KD_SHELLCHECK`, `KD_WHEEL`), else `name` found on `PATH` (`None` for a
+/// file only named by the variable). When it is not there the test says so on stderr and
+/// gets `None`; under CI, which installs every such tool, that is a failure instead.
+pub fn external(env: &str, name: Option<&str>, test: &str) -> Option<PathBuf> {
+    let found = match std::env::var_os(env) {
+        Some(p) if !p.is_empty() => Some(PathBuf::from(p)).filter(|p| p.is_file()),
+        _ => name.and_then(|name| {
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+                .map(|dir| dir.join(name))
+                .find(|p| p.is_file())
+        }),
+    };
+    if found.is_none() {
+        let what = name.map_or(String::new(), |n| format!(" and no {n} on PATH"));
+        assert!(
+            !under_ci(),
+            "{test}: CI must run this, but {env} names no file{what}"
+        );
+        eprintln!("note: {test} skipped: {env} names no file{what}");
+    }
+    found
+}
+
+/// A GitHub Actions workflow or action file, as data.
+pub fn yaml_file(text: &str) -> serde_json::Value {
+    serde_norway::from_str(text).unwrap()
+}
+
+/// Runs actionlint over the workflows of a project directory (one holding `.git`), with
+/// shellcheck on the `run:` scripts when `KD_SHELLCHECK` or `PATH` has it: (passed, report).
+pub fn actionlint_in(actionlint: &Path, project: &Path) -> (bool, String) {
+    let shellcheck = match std::env::var_os("KD_SHELLCHECK") {
+        Some(p) if Path::new(&p).is_file() => p.to_string_lossy().into_owned(),
+        _ => "shellcheck".to_string(),
+    };
+    let out = std::process::Command::new(actionlint)
+        .args([
+            "-no-color",
+            "-pyflakes=",
+            &format!("-shellcheck={shellcheck}"),
+        ])
+        .current_dir(project)
+        .output()
+        .unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), report)
+}
