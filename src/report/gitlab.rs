@@ -11,6 +11,7 @@ use std::io::{self, Write};
 use serde_json::{Value as Json, json};
 
 use super::finding::{self, BoardLocation};
+use super::json::ArrayWriter;
 use super::{Sink, Spill};
 use crate::diagnose::TaskReport;
 use crate::rules::Severity;
@@ -25,17 +26,15 @@ pub fn severity(s: Severity) -> &'static str {
 }
 
 pub struct GitlabSink {
-    body: Spill,
+    array: ArrayWriter<Spill>,
     board: Option<BoardLocation>,
-    count: usize,
 }
 
 impl GitlabSink {
     pub fn new() -> io::Result<Self> {
         Ok(GitlabSink {
-            body: Spill::new()?,
+            array: ArrayWriter::new(Spill::new()?),
             board: None,
-            count: 0,
         })
     }
 }
@@ -64,19 +63,13 @@ impl Sink for GitlabSink {
             .as_ref()
             .expect("begin_board comes before the first entry");
         for d in &report.diagnostics {
-            let body = serde_json::to_string_pretty(&issue(board, report, d))
-                .expect("plain JSON")
-                .replace('\n', "\n  ");
-            let sep = if self.count == 0 { "[\n  " } else { ",\n  " };
-            write!(self.body, "{sep}{body}")?;
-            self.count += 1;
+            self.array.push(&issue(board, report, d))?;
         }
         Ok(())
     }
 
     fn finish(self: Box<Self>, out: &mut dyn Write) -> io::Result<()> {
-        self.body.copy_to(out)?;
-        out.write_all(if self.count == 0 { b"[]\n" } else { b"\n]\n" })
+        self.array.finish()?.copy_to(out)
     }
 }
 
