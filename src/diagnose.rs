@@ -20,6 +20,8 @@
 //! they hold their entries until the pass ends, every other board streams them.
 
 use std::collections::HashMap;
+
+use rusqlite::types::ValueRef;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -31,6 +33,20 @@ use crate::config::DiagConfig;
 use crate::error::{Error, Result};
 use crate::py::value::{DictKey, Value};
 use crate::rules::{self, Diagnostic, Params, Severity, TaskRow, TaskState};
+
+mod index;
+use index::TaskIndex;
+
+/// A cell borrowed back from its owned form.
+fn value_ref(v: &Value) -> ValueRef<'_> {
+    match v {
+        Value::Null => ValueRef::Null,
+        Value::Int(i) => ValueRef::Integer(*i),
+        Value::Real(f) => ValueRef::Real(*f),
+        Value::Text(t) => ValueRef::Text(t.as_bytes()),
+        Value::Blob(b) => ValueRef::Blob(b),
+    }
+}
 
 /// What to diagnose and how.
 #[derive(Debug, Clone)]
@@ -241,33 +257,49 @@ pub fn scan(
             }
         }
         None => {
-            // Sized up front: growing the map would briefly hold two copies of it.
-            let tasks = reader.count_tasks()?;
-            let mut states: HashMap<DictKey, TaskState> =
-                HashMap::with_capacity(usize::try_from(tasks).unwrap_or(0));
-            // The reference fetches them with `task_id IN (ids)`, which no NULL matches.
+            // Number the tasks the report evaluates first (sized up front: growing would
+            // briefly hold two copies), so the state of a task is found from the borrowed
+            // cell and only tasks a rule is evaluated on hold any: events and runs of
+            // archived tasks, or of none (orphans), are skipped.
+            let tasks = usize::try_from(reader.count_tasks()?).unwrap_or(0);
+            let mut index = TaskIndex::with_capacity(tasks);
+            let mut capacity_exceeded = false;
+            reader.task_ids(|id| {
+                // The reference fetches events and runs with `task_id IN (ids)`, which no
+                // NULL matches: a task with a NULL id gets no state.
+                if !matches!(id, ValueRef::Null) && index.insert(id).is_none() {
+                    capacity_exceeded = true;
+                }
+            })?;
+            if capacity_exceeded {
+                return Err(Error::Usage {
+                    message: "the board has more than 4294967295 distinct task ids".into(),
+                });
+            }
+            let mut states: Vec<TaskState> = Vec::new();
+            states.resize_with(index.len(), TaskState::default);
             reader.events(Scope::Board, &payload_kinds, |id, ev| {
-                if !id.is_null() {
-                    states
-                        .entry(id.dict_key())
-                        .or_default()
-                        .on_event(ev, &params);
+                if let Some(i) = index.get(id) {
+                    states[i as usize].on_event(ev, &params);
                 }
             })?;
             reader.runs(Scope::Board, &error_outcomes, |id, run| {
-                if !id.is_null() {
-                    states
-                        .entry(id.dict_key())
-                        .or_default()
-                        .on_run(run, &params);
+                if let Some(i) = index.get(id) {
+                    states[i as usize].on_run(run, &params);
                 }
             })?;
+            let mut state_of = |id: &Value| -> Option<usize> {
+                if id.is_null() {
+                    return None;
+                }
+                index.get(value_ref(id)).map(|i| i as usize)
+            };
             let empty = TaskState::default();
             if reader.ids_may_repeat()? {
                 let mut merged = Merged::default();
                 reader.tasks(|row| {
                     let key = row.id.dict_key();
-                    let st = states.get(&key).unwrap_or(&empty);
+                    let st = state_of(&row.id).map_or(&empty, |i| &states[i]);
                     merged.add(key, row.id.clone(), evaluate(&row.task, st, &row.id));
                     Ok(())
                 })?;
@@ -280,8 +312,9 @@ pub fn scan(
                 }
             } else {
                 reader.tasks(|row| {
-                    // A task's state is no longer needed once it is evaluated.
-                    let st = states.remove(&row.id.dict_key());
+                    // A task's state is no longer needed once it is evaluated: what it
+                    // owns (hallucination lists, crash errors) is freed as the pass goes.
+                    let st = state_of(&row.id).map(|i| std::mem::take(&mut states[i]));
                     let diagnostics =
                         keep(evaluate(&row.task, st.as_ref().unwrap_or(&empty), &row.id));
                     if diagnostics.is_empty() {

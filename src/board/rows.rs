@@ -26,6 +26,7 @@ use super::schema::Snapshot;
 use crate::error::Result;
 use crate::py::int::Int;
 use crate::py::value::{RuleFailure, Value};
+use rusqlite::types::ValueRef;
 
 /// The task row as the rules see it: every column the rules read, NULL where the board
 /// lacks the column (or, in the fleet report, spells it otherwise; see `board::rows`). The
@@ -422,6 +423,19 @@ impl Reader<'_> {
             .map_err(self.board.sql_err())
     }
 
+    /// The id of every task [`Reader::tasks`] reads, in the same order, as the fleet report
+    /// keys it (`row["id"]`).
+    pub fn task_ids(&self, mut f: impl FnMut(ValueRef<'_>)) -> Result<()> {
+        let sql = format!(
+            "SELECT {} FROM tasks WHERE status != 'archived'",
+            col_or_null(&self.snap, "tasks", "id")
+        );
+        self.stream_with(&sql, [], |r| {
+            f(r.get_ref(0)?);
+            Ok(())
+        })
+    }
+
     /// Every task that is not archived, in the board's row order, as the fleet report reads
     /// it.
     pub fn tasks(&self, mut f: impl FnMut(FleetRow) -> Result<()>) -> Result<()> {
@@ -444,21 +458,25 @@ impl Reader<'_> {
         &self,
         scope: Scope<'_>,
         payload_kinds: &[&str],
-        mut f: impl FnMut(&Value, &EventRow<'_>),
+        mut f: impl FnMut(ValueRef<'_>, &EventRow<'_>),
     ) -> Result<()> {
         let Some(sql) = events_sql(&self.snap, payload_kinds, scope) else {
             return Ok(());
         };
         let mode = scope.payload_mode();
+        // The cells are refilled row after row, reusing their buffers.
+        let (mut kind, mut payload, mut ts) = (Value::Null, Value::Null, Value::Null);
         self.stream(&sql, scope, |r| {
-            let (task, kind, payload, ts) = (cell(r, 0)?, cell(r, 1)?, cell(r, 2)?, cell(r, 3)?);
+            kind.set_from_ref(r.get_ref(1)?);
+            payload.set_from_ref(r.get_ref(2)?);
+            ts.set_from_ref(r.get_ref(3)?);
             let ev = EventRow {
                 kind: &kind,
                 created_at: &ts,
                 payload: &payload,
                 mode,
             };
-            f(&task, &ev);
+            f(r.get_ref(0)?, &ev);
             Ok(())
         })
     }
@@ -469,15 +487,17 @@ impl Reader<'_> {
         &self,
         scope: Scope<'_>,
         error_outcomes: &[&str],
-        mut f: impl FnMut(&Value, &RunRow<'_>),
+        mut f: impl FnMut(ValueRef<'_>, &RunRow<'_>),
     ) -> Result<()> {
         let Some(sql) = runs_sql(&self.snap, error_outcomes, scope) else {
             return Ok(());
         };
+        let (mut outcome, mut error) = (Value::Null, Value::Null);
         self.stream(&sql, scope, |r| {
-            let (task, outcome, error) = (cell(r, 0)?, cell(r, 1)?, cell(r, 2)?);
+            outcome.set_from_ref(r.get_ref(1)?);
+            error.set_from_ref(r.get_ref(2)?);
             f(
-                &task,
+                r.get_ref(0)?,
                 &RunRow {
                     outcome: &outcome,
                     error: &error,

@@ -25,7 +25,9 @@ pub enum Int {
     /// Every value that fits in an `i64` is held here, so equal values are equal variants.
     Small(i64),
     /// A value beyond `i64`, and only such a value.
-    Big(BigInt),
+    /// Boxed: the per-task states of the rules hold `Int`s, and a value beyond `i64` is
+    /// rare enough that the common one should cost 16 bytes, not 32.
+    Big(Box<BigInt>),
 }
 
 impl Default for Int {
@@ -50,7 +52,7 @@ impl From<i128> for Int {
     fn from(v: i128) -> Self {
         match i64::try_from(v) {
             Ok(s) => Int::Small(s),
-            Err(_) => Int::Big(BigInt::from(v)),
+            Err(_) => Int::Big(Box::new(BigInt::from(v))),
         }
     }
 }
@@ -64,7 +66,7 @@ impl Int {
     fn from_big(b: BigInt) -> Int {
         match b.to_i64() {
             Some(s) => Int::Small(s),
-            None => Int::Big(b),
+            None => Int::Big(Box::new(b)),
         }
     }
 
@@ -239,9 +241,9 @@ impl Int {
     pub fn sub(&self, other: &Int) -> Int {
         match (self, other) {
             (Int::Small(a), Int::Small(b)) => Int::from(i128::from(*a) - i128::from(*b)),
-            (Int::Small(a), Int::Big(b)) => Int::from_big(*a - b),
-            (Int::Big(a), Int::Small(b)) => Int::from_big(a - *b),
-            (Int::Big(a), Int::Big(b)) => Int::from_big(a - b),
+            (Int::Small(a), Int::Big(b)) => Int::from_big(*a - &**b),
+            (Int::Big(a), Int::Small(b)) => Int::from_big(&**a - *b),
+            (Int::Big(a), Int::Big(b)) => Int::from_big(&**a - &**b),
         }
     }
 }
@@ -280,7 +282,7 @@ impl Int {
     fn to_big(&self) -> BigInt {
         match self {
             Int::Small(v) => BigInt::from(*v),
-            Int::Big(b) => b.clone(),
+            Int::Big(b) => (**b).clone(),
         }
     }
 

@@ -35,6 +35,25 @@ impl Value {
         }
     }
 
+    /// `*self = Value::from_ref(v)`, reusing the text or blob buffer `self` already holds:
+    /// a stream of rows read into the same cells allocates only when a cell outgrows it.
+    pub fn set_from_ref(&mut self, v: ValueRef<'_>) {
+        match (self, v) {
+            (Value::Text(s), ValueRef::Text(t)) => {
+                s.clear();
+                match std::str::from_utf8(t) {
+                    Ok(t) => s.push_str(t),
+                    Err(_) => s.push_str(&String::from_utf8_lossy(t)),
+                }
+            }
+            (Value::Blob(b), ValueRef::Blob(v)) => {
+                b.clear();
+                b.extend_from_slice(v);
+            }
+            (this, v) => *this = Value::from_ref(v),
+        }
+    }
+
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }
@@ -166,6 +185,34 @@ impl Value {
         }
     }
 
+    /// This cell's [`DictKey`] as bytes, appended to `out`: two cells are one key exactly
+    /// when their encodings are equal. For interning keys without a `DictKey` each.
+    pub fn encode_dict_key(v: ValueRef<'_>, out: &mut Vec<u8>) {
+        match v {
+            ValueRef::Null => out.push(0),
+            ValueRef::Integer(i) => encode_int_key(i, out),
+            ValueRef::Real(f) => match super::float_to_int(f) {
+                Some(i) if i as f64 == f => encode_int_key(i, out),
+                _ => {
+                    out.push(2);
+                    out.extend_from_slice(&f.to_bits().to_le_bytes());
+                }
+            },
+            ValueRef::Text(t) => {
+                out.push(3);
+                match std::str::from_utf8(t) {
+                    Ok(_) => out.extend_from_slice(t),
+                    // Decoded as `Value::from_ref` decodes it.
+                    Err(_) => out.extend_from_slice(String::from_utf8_lossy(t).as_bytes()),
+                }
+            }
+            ValueRef::Blob(b) => {
+                out.push(4);
+                out.extend_from_slice(b);
+            }
+        }
+    }
+
     /// `str(x)` / f-string rendering of a cell.
     pub fn py_str(&self) -> String {
         match self {
@@ -178,9 +225,69 @@ impl Value {
     }
 }
 
+fn encode_int_key(i: i64, out: &mut Vec<u8>) {
+    out.push(1);
+    out.extend_from_slice(&i.to_le_bytes());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn encoded(v: ValueRef<'_>) -> Vec<u8> {
+        let mut out = Vec::new();
+        Value::encode_dict_key(v, &mut out);
+        out
+    }
+
+    #[test]
+    fn encoded_keys_are_equal_exactly_when_dict_keys_are() {
+        let cells: Vec<ValueRef<'static>> = vec![
+            ValueRef::Null,
+            ValueRef::Integer(1),
+            ValueRef::Integer(0),
+            ValueRef::Integer(-1),
+            ValueRef::Real(1.0),
+            ValueRef::Real(-0.0),
+            ValueRef::Real(0.5),
+            ValueRef::Real(1e19),
+            ValueRef::Real(9.223372036854775807e18),
+            ValueRef::Text(b"1"),
+            ValueRef::Text(b"t_a"),
+            ValueRef::Text(b"\xff"),
+            ValueRef::Text("\u{fffd}".as_bytes()),
+            ValueRef::Blob(b"1"),
+            ValueRef::Blob(b""),
+            ValueRef::Text(b""),
+        ];
+        for a in &cells {
+            for b in &cells {
+                let same_key = Value::from_ref(*a).dict_key() == Value::from_ref(*b).dict_key();
+                assert_eq!(same_key, encoded(*a) == encoded(*b), "{a:?} {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn set_from_ref_equals_from_ref_whatever_the_cell_held() {
+        let cells = [
+            ValueRef::Null,
+            ValueRef::Integer(7),
+            ValueRef::Real(2.5),
+            ValueRef::Text(b"long text that fills a buffer"),
+            ValueRef::Text(b"a\xffb"),
+            ValueRef::Text(b"short"),
+            ValueRef::Blob(b"\x00\x01"),
+            ValueRef::Blob(b""),
+        ];
+        for held in &cells {
+            for next in &cells {
+                let mut v = Value::from_ref(*held);
+                v.set_from_ref(*next);
+                assert_eq!(v, Value::from_ref(*next));
+            }
+        }
+    }
 
     #[test]
     fn int_of_a_blob_reads_ascii_only() {

@@ -57,7 +57,14 @@ pub struct Params {
 #[derive(Debug, Default)]
 pub struct Streak {
     crashes: i64,
-    last_error: Value,
+    /// The last crash's error, boxed: absent on most tasks, whose state is one per task.
+    last_error: Option<Box<Value>>,
+}
+
+impl Streak {
+    fn last_error(&self) -> &Value {
+        self.last_error.as_deref().unwrap_or(&Value::Null)
+    }
 }
 
 /// Where `check` stops without a verdict: a threshold setting Python's `int()` cannot read,
@@ -149,7 +156,10 @@ impl Rule for RepeatedCrashes {
             Some("crashed") => {
                 s.crashes += 1;
                 if !run.error.is_null() {
-                    s.last_error = run.error.clone();
+                    match &mut s.last_error {
+                        Some(e) => (**e).clone_from(run.error),
+                        None => s.last_error = Some(Box::new(run.error.clone())),
+                    }
                 }
             }
             Some("completed" | "reclaimed") => *s = Streak::default(),
@@ -172,7 +182,7 @@ impl Rule for RepeatedCrashes {
             Severity::Error
         };
         let n = s.crashes;
-        let (title, detail) = match error_snippet(&s.last_error)? {
+        let (title, detail) = match error_snippet(s.last_error())? {
             Some(snippet) => (
                 format!("Agent crashed {n}x: {}", title_line(&snippet)),
                 format!(
@@ -194,7 +204,7 @@ impl Rule for RepeatedCrashes {
                 .seen_at(now)
                 .count(n)
                 .data("consecutive_crashes", n)
-                .data("last_error", &s.last_error),
+                .data("last_error", s.last_error()),
         ))
     }
 

@@ -392,7 +392,14 @@ mod tests {
 /// differ only in the event kind and the payload key they collect.
 #[derive(Debug, Default)]
 pub struct ActiveHits {
-    active: Option<Box<Hits>>,
+    /// Boxed and absent until the task's first event of the kind, as most tasks never have
+    /// one: every task's state holds this, so it costs one pointer.
+    log: Option<Box<HitsLog>>,
+}
+
+#[derive(Debug, Default)]
+struct HitsLog {
+    active: Option<Hits>,
     /// How many events of the kind the task has had, active or cleared, for `why_none`.
     seen: i64,
 }
@@ -409,18 +416,19 @@ pub struct Hits {
 impl ActiveHits {
     pub fn on_event(&mut self, ev: &super::EventRow<'_>, kind: &str, key: &str) {
         if ev.kind_is("completed") || ev.kind_is("edited") {
-            self.active = None;
+            if let Some(log) = &mut self.log {
+                log.active = None;
+            }
         } else if ev.kind_is(kind) {
-            self.seen = self.seen.saturating_add(1);
+            let log = self.log.get_or_insert_with(Box::default);
+            log.seen = log.seen.saturating_add(1);
             let ts = ev.ts();
-            let hits = self.active.get_or_insert_with(|| {
-                Box::new(Hits {
-                    count: 0,
-                    first_ts: ts.clone(),
-                    last_ts: Ok(Int::Small(0)),
-                    ids: UniqueList::default(),
-                    failure: None,
-                })
+            let hits = log.active.get_or_insert_with(|| Hits {
+                count: 0,
+                first_ts: ts.clone(),
+                last_ts: Ok(Int::Small(0)),
+                ids: UniqueList::default(),
+                failure: None,
             });
             hits.count += 1;
             hits.last_ts = ts;
@@ -435,7 +443,7 @@ impl ActiveHits {
 
     /// The active hits, or `Err` where the reference raises while reading them.
     pub fn get(&self) -> Result<Option<(&Hits, Int, Int)>, RuleFailure> {
-        let Some(h) = self.active.as_deref() else {
+        let Some(h) = self.log.as_ref().and_then(|l| l.active.as_ref()) else {
             return Ok(None);
         };
         let first = h.first_ts.clone()?;
@@ -449,7 +457,7 @@ impl ActiveHits {
     /// Why there are no active hits of `kind`, for `why_not`: there were none, or a later
     /// `completed` or `edited` event cleared them.
     pub fn why_none(&self, kind: &str) -> String {
-        match self.seen {
+        match self.log.as_ref().map_or(0, |l| l.seen) {
             0 => format!("no {kind} events"),
             n => format!(
                 "a later completed or edited event cleared its {}",
