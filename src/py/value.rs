@@ -251,7 +251,7 @@ mod tests {
             ValueRef::Real(-0.0),
             ValueRef::Real(0.5),
             ValueRef::Real(1e19),
-            ValueRef::Real(9.223372036854775807e18),
+            ValueRef::Real(9.223_372_036_854_776e18),
             ValueRef::Text(b"1"),
             ValueRef::Text(b"t_a"),
             ValueRef::Text(b"\xff"),
