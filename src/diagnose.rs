@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::board::rows::{FleetRow, Listing, Reader, Scope};
+use crate::board::rows::{EventRow, FleetRow, Listing, PayloadMode, Reader, RunRow, Scope};
 use crate::board::schema::State;
 use crate::board::{Access, Board, reference::reference};
 use crate::config::DiagConfig;
@@ -35,6 +35,7 @@ use crate::py::value::{DictKey, Value};
 use crate::rules::{self, Diagnostic, Params, Severity, TaskRow, TaskState};
 
 mod index;
+mod pipeline;
 use index::TaskIndex;
 
 /// A cell borrowed back from its owned form.
@@ -278,16 +279,44 @@ pub fn scan(
             }
             let mut states: Vec<TaskState> = Vec::new();
             states.resize_with(index.len(), TaskState::default);
-            reader.events(Scope::Board, &payload_kinds, |id, ev| {
-                if let Some(i) = index.get(id) {
-                    states[i as usize].on_event(ev, &params);
-                }
-            })?;
-            reader.runs(Scope::Board, &error_outcomes, |id, run| {
-                if let Some(i) = index.get(id) {
-                    states[i as usize].on_run(run, &params);
-                }
-            })?;
+            // SQLite reads on this thread; the rows are folded on another (see `pipeline`).
+            let threaded = pipeline::parallel();
+            pipeline::fold::<4>(
+                threaded,
+                |rows| {
+                    reader.event_cells(Scope::Board, &payload_kinds, |cells| {
+                        for (v, cell) in rows.next().iter_mut().zip(cells) {
+                            v.set_from_ref(cell);
+                        }
+                    })
+                },
+                |[id, kind, payload, created_at]| {
+                    if let Some(i) = index.get(value_ref(id)) {
+                        let ev = EventRow {
+                            kind,
+                            created_at,
+                            payload,
+                            mode: PayloadMode::Fleet,
+                        };
+                        states[i as usize].on_event(&ev, &params);
+                    }
+                },
+            )?;
+            pipeline::fold::<3>(
+                threaded,
+                |rows| {
+                    reader.run_cells(Scope::Board, &error_outcomes, |cells| {
+                        for (v, cell) in rows.next().iter_mut().zip(cells) {
+                            v.set_from_ref(cell);
+                        }
+                    })
+                },
+                |[id, outcome, error]| {
+                    if let Some(i) = index.get(value_ref(id)) {
+                        states[i as usize].on_run(&RunRow { outcome, error }, &params);
+                    }
+                },
+            )?;
             let mut state_of = |id: &Value| -> Option<usize> {
                 if id.is_null() {
                     return None;

@@ -460,23 +460,36 @@ impl Reader<'_> {
         payload_kinds: &[&str],
         mut f: impl FnMut(ValueRef<'_>, &EventRow<'_>),
     ) -> Result<()> {
-        let Some(sql) = events_sql(&self.snap, payload_kinds, scope) else {
-            return Ok(());
-        };
         let mode = scope.payload_mode();
         // The cells are refilled row after row, reusing their buffers.
         let (mut kind, mut payload, mut ts) = (Value::Null, Value::Null, Value::Null);
-        self.stream(&sql, scope, |r| {
-            kind.set_from_ref(r.get_ref(1)?);
-            payload.set_from_ref(r.get_ref(2)?);
-            ts.set_from_ref(r.get_ref(3)?);
+        self.event_cells(scope, payload_kinds, |[id, k, p, t]| {
+            kind.set_from_ref(k);
+            payload.set_from_ref(p);
+            ts.set_from_ref(t);
             let ev = EventRow {
                 kind: &kind,
                 created_at: &ts,
                 payload: &payload,
                 mode,
             };
-            f(r.get_ref(0)?, &ev);
+            f(id, &ev);
+        })
+    }
+
+    /// [`Reader::events`]' rows as the cells SQLite holds: task id, kind, payload,
+    /// created_at.
+    pub fn event_cells(
+        &self,
+        scope: Scope<'_>,
+        payload_kinds: &[&str],
+        mut f: impl FnMut([ValueRef<'_>; 4]),
+    ) -> Result<()> {
+        let Some(sql) = events_sql(&self.snap, payload_kinds, scope) else {
+            return Ok(());
+        };
+        self.stream(&sql, scope, |r| {
+            f([r.get_ref(0)?, r.get_ref(1)?, r.get_ref(2)?, r.get_ref(3)?]);
             Ok(())
         })
     }
@@ -489,20 +502,32 @@ impl Reader<'_> {
         error_outcomes: &[&str],
         mut f: impl FnMut(ValueRef<'_>, &RunRow<'_>),
     ) -> Result<()> {
-        let Some(sql) = runs_sql(&self.snap, error_outcomes, scope) else {
-            return Ok(());
-        };
         let (mut outcome, mut error) = (Value::Null, Value::Null);
-        self.stream(&sql, scope, |r| {
-            outcome.set_from_ref(r.get_ref(1)?);
-            error.set_from_ref(r.get_ref(2)?);
+        self.run_cells(scope, error_outcomes, |[id, o, e]| {
+            outcome.set_from_ref(o);
+            error.set_from_ref(e);
             f(
-                r.get_ref(0)?,
+                id,
                 &RunRow {
                     outcome: &outcome,
                     error: &error,
                 },
             );
+        })
+    }
+
+    /// [`Reader::runs`]' rows as the cells SQLite holds: task id, outcome, error.
+    pub fn run_cells(
+        &self,
+        scope: Scope<'_>,
+        error_outcomes: &[&str],
+        mut f: impl FnMut([ValueRef<'_>; 3]),
+    ) -> Result<()> {
+        let Some(sql) = runs_sql(&self.snap, error_outcomes, scope) else {
+            return Ok(());
+        };
+        self.stream(&sql, scope, |r| {
+            f([r.get_ref(0)?, r.get_ref(1)?, r.get_ref(2)?]);
             Ok(())
         })
     }
